@@ -1,0 +1,42 @@
+# Fixline: `make run` starts everything on the embedded default; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: install run test bench schema schema-check kb emulators system-deps clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python dependencies into $(VENV) (pinned by constraints.txt)..."
+	@$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+## Debian packages some tests need (headless Chromium for the dashboard test).
+system-deps:
+	@bash deploy/scripts/system-deps.sh
+
+run: install
+	$(PY) -m fixline run
+
+test: install system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench
+
+schema: install
+	$(PY) -m fixline.schema
+
+schema-check: install
+	$(PY) -m fixline.schema --check
+
+emulators: install
+	$(PY) -m emulators
+
+clean:
+	rm -rf .state .pytest_cache artifacts

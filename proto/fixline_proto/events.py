@@ -1,0 +1,118 @@
+"""Domain events: published through the outbox to JetStream, read by notifier and outreach."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from .base import Event
+from .tools import Category, IncidentStatusName, Severity
+
+CallType = Literal["guest", "vendor", "landlord"]
+Direction = Literal["inbound", "outbound"]
+
+
+class IncidentCreated(Event, frozen=True, kw_only=True):
+    incident_id: str
+    category: Category
+    severity: Severity
+    description: str
+    status: IncidentStatusName = "open"
+    caller_phone: str | None = None
+    call_id: str | None = None
+
+
+class IncidentUpdated(Event, frozen=True, kw_only=True):
+    incident_id: str
+    status: IncidentStatusName
+    previous_status: IncidentStatusName
+    note: str = ""
+
+
+class CallStarted(Event, frozen=True, kw_only=True):
+    call_id: str
+    call_type: CallType
+    direction: Direction
+    from_number: str
+    to_number: str
+    incident_id: str | None = None
+
+
+class CallStatusChanged(Event, frozen=True, kw_only=True):
+    """Twilio's view of the call (initiated, ringing, in-progress, completed, busy...)."""
+
+    call_id: str
+    status: str
+    sequence: int = 0
+
+
+class CallEnded(Event, frozen=True, kw_only=True):
+    call_id: str
+    reason: str
+    duration_s: float = 0.0
+    incident_id: str | None = None
+
+
+class TranscriptTurn(Event, frozen=True, kw_only=True):
+    call_id: str
+    role: Literal["caller", "agent", "system"]
+    text: str
+    turn: int
+    final: bool = True
+    interrupted: bool = False
+
+
+class QuoteReceived(Event, frozen=True, kw_only=True):
+    incident_id: str
+    quote_id: str
+    vendor_id: str
+    price: float
+    currency: str = "USD"
+    earliest_start: datetime | None = None
+    call_id: str | None = None
+
+
+class DecisionMade(Event, frozen=True, kw_only=True):
+    incident_id: str
+    decision_id: str
+    approved: bool
+    vendor_id: str | None = None
+    notes: str = ""
+
+
+class RepairScheduled(Event, frozen=True, kw_only=True):
+    incident_id: str
+    booking_id: str
+    vendor_id: str
+    calendar_event_id: str
+    start: datetime
+    end: datetime
+
+
+class VendorCodeReleased(Event, frozen=True, kw_only=True):
+    """Audit trail: never carries the code itself."""
+
+    vendor_id: str
+    call_id: str | None = None
+
+
+OutreachStage = Literal[
+    "started", "calling_vendor", "quote_received", "no_answer", "analysing",
+    "recommended", "calling_landlord", "approved", "declined", "scheduled",
+    "calling_guest", "done", "failed",
+]
+
+
+class OutreachProgress(Event, frozen=True, kw_only=True):
+    incident_id: str
+    stage: OutreachStage
+    detail: str = ""
+    vendor_id: str | None = None
+    call_id: str | None = None
+
+
+AnyEvent = (
+    IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded
+    | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
+    | VendorCodeReleased | OutreachProgress
+)

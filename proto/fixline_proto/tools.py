@@ -1,0 +1,155 @@
+"""Requests and replies of the tools service (one NATS endpoint per request type)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from .base import ToolRequest, ToolResult
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:+-]+$")]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
+
+Severity = Literal["low", "medium", "high", "emergency"]
+Category = Literal[
+    "plumbing", "electrical", "hvac", "appliance", "locks", "internet",
+    "pest", "structural", "cleaning", "other",
+]
+IncidentStatusName = Literal[
+    "open", "troubleshooting", "awaiting_quotes", "awaiting_approval",
+    "scheduled", "resolved", "cancelled",
+]
+
+
+# --- requests -------------------------------------------------------------------
+
+class SearchMaintenance(ToolRequest, frozen=True, kw_only=True):
+    property_id: Id
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+
+
+class GetVendorCode(ToolRequest, frozen=True, kw_only=True):
+    property_id: Id
+    caller_phone: Phone
+    call_id: Id | None = None
+
+
+class CreateIncident(ToolRequest, frozen=True, kw_only=True):
+    property_id: Id
+    category: Category
+    severity: Severity
+    description: LongText
+    caller_phone: Phone | None = None
+    call_id: Id | None = None
+
+
+class UpdateIncidentStatus(ToolRequest, frozen=True, kw_only=True):
+    incident_id: Id
+    status: IncidentStatusName
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class ScheduleRepair(ToolRequest, frozen=True, kw_only=True):
+    incident_id: Id
+    vendor_id: Id
+    property_id: Id
+    start: datetime
+    duration_minutes: Annotated[int, msgspec.Meta(ge=15, le=8 * 60)] = 120
+
+
+class RecordQuote(ToolRequest, frozen=True, kw_only=True):
+    incident_id: Id
+    vendor_id: Id
+    price: Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
+    earliest_start: datetime | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    call_id: Id | None = None
+
+
+class RecordDecision(ToolRequest, frozen=True, kw_only=True):
+    incident_id: Id
+    approved: bool
+    vendor_id: Id | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    call_id: Id | None = None
+
+
+# --- results --------------------------------------------------------------------
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    article_id: str
+    title: str
+    passage: str
+    score: float
+
+
+class SearchResults(ToolResult, frozen=True, kw_only=True):
+    hits: list[SearchHit]
+    model: str
+
+
+class VendorCode(ToolResult, frozen=True, kw_only=True):
+    property_id: str
+    code: str
+    valid_until: datetime
+
+
+class IncidentRef(ToolResult, frozen=True, kw_only=True):
+    incident_id: str
+    status: IncidentStatusName
+    duplicate: bool = False
+
+
+class IncidentStatusChanged(ToolResult, frozen=True, kw_only=True):
+    incident_id: str
+    status: IncidentStatusName
+    previous_status: IncidentStatusName
+
+
+class RepairBooked(ToolResult, frozen=True, kw_only=True):
+    booking_id: str
+    calendar_event_id: str
+    start: datetime
+    end: datetime
+    already_booked: bool = False
+
+
+class QuoteRecorded(ToolResult, frozen=True, kw_only=True):
+    quote_id: str
+
+
+class DecisionRecorded(ToolResult, frozen=True, kw_only=True):
+    decision_id: str
+
+
+ErrorCode = Literal[
+    "invalid_argument", "not_found", "forbidden", "conflict",
+    "illegal_transition", "unavailable", "timeout", "unknown_tool", "internal",
+]
+
+
+class ToolError(ToolResult, frozen=True, kw_only=True):
+    """A refusal the agent can speak about; never a stack trace."""
+
+    code: ErrorCode
+    message: str
+    retryable: bool = False
+
+
+AnyToolRequest = (
+    SearchMaintenance | GetVendorCode | CreateIncident | UpdateIncidentStatus
+    | ScheduleRepair | RecordQuote | RecordDecision
+)
+AnyToolResult = (
+    SearchResults | VendorCode | IncidentRef | IncidentStatusChanged
+    | RepairBooked | QuoteRecorded | DecisionRecorded | ToolError
+)
+TOOL_REQUESTS: dict[str, type[ToolRequest]] = {
+    cls.__struct_config__.tag: cls for cls in AnyToolRequest.__args__  # type: ignore[attr-defined]
+}

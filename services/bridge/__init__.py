@@ -1,0 +1,1 @@
+"""Twilio media WebSocket <-> Gemini Live session, one state object per call."""

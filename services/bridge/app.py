@@ -1,0 +1,19 @@
+"""Wiring of the bridge service."""
+
+from __future__ import annotations
+
+from services.common.runtime import Runtime
+
+
+class BridgeService:
+    name = "bridge"
+    needs_database = False
+
+    def setup(self, rt: Runtime) -> None:
+        pass
+
+    async def start(self, rt: Runtime) -> None:
+        pass
+
+    async def drain(self, rt: Runtime) -> None:
+        pass

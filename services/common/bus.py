@@ -1,0 +1,60 @@
+"""NATS connection with unlimited reconnects, and the JetStream streams every service expects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from fixline_proto import subjects
+
+log = logging.getLogger("fixline.bus")
+
+STREAMS = (
+    # The outbox relay dedupes on Nats-Msg-Id = outbox id; one hour covers any retry burst.
+    StreamConfig(name=subjects.EVENTS_STREAM, subjects=[subjects.EVENTS_ALL], storage=StorageType.FILE,
+                 duplicate_window=3600.0, max_age=7 * 24 * 3600.0),
+    StreamConfig(name=subjects.CALLS_STREAM, subjects=[subjects.CALLS_ALL], storage=StorageType.FILE,
+                 duplicate_window=float(subjects.CALLS_DUPLICATE_WINDOW_S), max_age=7 * 24 * 3600.0),
+)
+
+
+async def connect(url: str, name: str, connect_timeout: float = 2.0) -> NATS:
+    """Connect, retrying the first connection forever; after that nats-py reconnects forever."""
+    delay = 0.1
+    while True:
+        try:
+            return await nats.connect(
+                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                connect_timeout=connect_timeout, ping_interval=10, max_outstanding_pings=3,
+                error_cb=_log_error, disconnected_cb=_log_disconnected, reconnected_cb=_log_reconnected,
+            )
+        except (OSError, nats.errors.NoServersError, asyncio.TimeoutError) as exc:
+            log.warning("nats not reachable yet, retrying", extra={"error": str(exc), "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def ensure_streams(nc: NATS) -> None:
+    js = nc.jetstream()
+    for config in STREAMS:
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+
+async def _log_error(exc: Exception) -> None:
+    log.warning("nats error", extra={"error": str(exc)})
+
+
+async def _log_disconnected() -> None:
+    log.warning("nats disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("nats reconnected")

@@ -1,0 +1,157 @@
+"""One process lifecycle for every service: settings, logs, HTTP health, NATS, Postgres,
+start, wait for SIGTERM, drain, stop.
+
+A service is a small object with ``name``, ``needs_database``, ``setup(rt)`` (register HTTP
+routes and readiness checks; runs before the HTTP server starts), ``start(rt)`` (subscribe,
+serve; NATS and the pool are ready) and ``drain(rt)`` (stop taking work, finish in-flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import asyncpg
+from aiohttp import web
+from nats.aio.client import Client as NATS
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+
+from fixline_proto import encode, subjects
+from fixline_proto.commands import ServiceHeartbeat
+
+from . import bus, db
+from .http import Readiness, add_health_routes
+from .logs import configure_logging
+from .settings import Settings
+
+log = logging.getLogger("fixline.runtime")
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+class Service(Protocol):
+    name: str
+    needs_database: bool
+    runtime: "Runtime"  # set by serve() before setup()
+
+    def setup(self, rt: "Runtime") -> None: ...
+    async def start(self, rt: "Runtime") -> None: ...
+    async def drain(self, rt: "Runtime") -> None: ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    web: web.Application
+    readiness: Readiness = field(default_factory=Readiness)
+    registry: CollectorRegistry = field(default_factory=lambda: _registry_with_process_metrics())
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    nc: NATS | None = None
+    pool: asyncpg.Pool | None = None
+    port: int = 0
+
+
+def _registry_with_process_metrics() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+async def serve(service: Service, settings: Settings | None = None, *,
+                stopping: asyncio.Event | None = None, started: asyncio.Event | None = None) -> None:
+    """Run ``service`` until ``stopping`` is set, then drain and stop."""
+    settings = settings or Settings.from_env(service.name)
+    rt = Runtime(settings=settings, web=web.Application(client_max_size=1 << 20),
+                 stopping=stopping or asyncio.Event())
+    add_health_routes(rt.web, rt.readiness, rt.registry)
+    service.runtime = rt
+    service.setup(rt)
+    runner = web.AppRunner(rt.web, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    rt.port = runner.addresses[0][1]
+    log.info("listening", extra={"url": f"http://{settings.http_host}:{rt.port}", "settings": settings.public_view()})
+    try:
+        await _connect(service, rt)
+        await service.start(rt)
+        heartbeat = asyncio.create_task(_heartbeat(service, rt))
+        if started:
+            started.set()
+        await rt.stopping.wait()
+        await _drain(service, rt, heartbeat)
+    finally:
+        if rt.pool:
+            await rt.pool.close()
+        await runner.cleanup()
+        log.info("stopped")
+
+
+async def _connect(service: Service, rt: Runtime) -> None:
+    rt.nc = await bus.connect(rt.settings.nats_url, name=f"{service.name}:{rt.instance}")
+    rt.readiness.add("nats", lambda: rt.nc is not None and rt.nc.is_connected)
+    await bus.ensure_streams(rt.nc)
+    if service.needs_database:
+        rt.pool = await _create_pool(rt.settings)
+        rt.readiness.add("database", lambda: db.ping(rt.pool))
+
+
+async def _create_pool(settings: Settings) -> asyncpg.Pool:
+    delay = 0.1
+    while True:
+        try:
+            return await db.create_pool(settings.database_url, settings.db_statement_cache_size)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("database not reachable yet, retrying", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def _drain(service: Service, rt: Runtime, heartbeat: asyncio.Task) -> None:
+    log.info("draining", extra={"deadline_s": rt.settings.drain_timeout_s})
+    rt.readiness.draining = True
+    try:
+        await asyncio.wait_for(service.drain(rt), rt.settings.drain_timeout_s)
+    except TimeoutError:
+        log.warning("drain deadline reached; stopping with work in flight")
+    heartbeat.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await heartbeat
+    if rt.nc and not rt.nc.is_closed:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(rt.nc.drain(), 10)
+
+
+async def _heartbeat(service: Service, rt: Runtime) -> None:
+    while True:
+        checks = await rt.readiness.report()
+        state = "draining" if rt.readiness.draining else ("ready" if all(checks.values()) else "not_ready")
+        beat = ServiceHeartbeat(service=service.name, instance=rt.instance, state=state, ts=time.time())
+        if rt.nc and rt.nc.is_connected:
+            with contextlib.suppress(Exception):
+                await rt.nc.publish(subjects.SERVICE_HEARTBEAT, encode(beat))
+        await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+
+
+def main(service: Service) -> None:
+    """Entry point used by each ``services/<name>/__main__.py``."""
+    settings = Settings.from_env(service.name)
+    configure_logging(service.name, settings.log_level, settings.secret_values())
+
+    async def _run() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await serve(service, settings, stopping=stopping)
+
+    asyncio.run(_run())

@@ -1,0 +1,1 @@
+"""Twilio webhooks: voice, call status, stream status; TwiML; admission control."""

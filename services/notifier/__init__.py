@@ -1,0 +1,1 @@
+"""SSE gateway with replay from JetStream, and the dashboard page."""

@@ -1,0 +1,1 @@
+"""Durable workflows (DBOS): vendor quotes, landlord approval, booking, guest update."""

@@ -1,0 +1,19 @@
+"""Wiring of the tools service."""
+
+from __future__ import annotations
+
+from services.common.runtime import Runtime
+
+
+class ToolsService:
+    name = "tools"
+    needs_database = True
+
+    def setup(self, rt: Runtime) -> None:
+        pass
+
+    async def start(self, rt: Runtime) -> None:
+        pass
+
+    async def drain(self, rt: Runtime) -> None:
+        pass

@@ -1,0 +1,76 @@
+"""Every service: health routes, readiness that follows NATS, graceful stop."""
+
+import asyncio
+import contextlib
+import importlib
+
+import aiohttp
+import pytest
+
+from fixline.devstack import EmbeddedNats
+from tests.support.services import running, settings_for
+
+SERVICES = {
+    "ingress": "IngressService",
+    "bridge": "BridgeService",
+    "tools": "ToolsService",
+    "notifier": "NotifierService",
+    "outreach": "OutreachService",
+}
+
+
+def _service(name: str):
+    module = importlib.import_module(f"services.{name}.app")
+    return getattr(module, SERVICES[name])()
+
+
+async def _ready(http: aiohttp.ClientSession, url: str) -> bool:
+    async with http.get(f"{url}/readyz") as resp:
+        return resp.status == 200
+
+
+async def _wait_for(http, urls, want: bool, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        states = [await _ready(http, u) for u in urls]
+        if all(s == want for s in states):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"readiness did not become {want}: {dict(zip(urls, states))}")
+
+
+async def test_every_service_follows_nats_availability(tmp_path, database_url):
+    restartable = EmbeddedNats(tmp_path / "nats").start()
+    url = restartable.url
+    async with contextlib.AsyncExitStack() as stack:
+        services = [
+            await stack.enter_async_context(running(_service(name), settings_for(name, nats_url=url)))
+            for name in SERVICES
+        ]
+        urls = [s.url for s in services]
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        await _wait_for(http, urls, True)
+        for svc in services:
+            async with http.get(f"{svc.url}/healthz") as resp:
+                assert resp.status == 200
+            async with http.get(f"{svc.url}/metrics") as resp:
+                assert "process_cpu_seconds_total" in await resp.text()
+        restartable.stop()
+        await _wait_for(http, urls, False)
+        for svc in services:  # liveness never depends on NATS
+            async with http.get(f"{svc.url}/healthz") as resp:
+                assert resp.status == 200
+        restartable.start()  # same port, same store
+        await _wait_for(http, urls, True, timeout=30)
+    restartable.stop()
+
+
+@pytest.mark.parametrize("name", list(SERVICES))
+async def test_stop_drains_and_reports_not_ready(name, nats_url, database_url):
+    async with running(_service(name), settings_for(name)) as svc:
+        async with aiohttp.ClientSession() as http:
+            assert await _ready(http, svc.url)
+            svc.stopping.set()
+            await asyncio.wait_for(svc.task, 15)
+    assert svc.runtime.readiness.draining
+    assert svc.runtime.nc.is_closed

@@ -1,0 +1,86 @@
+"""Session fixtures: a real nats-server and a real PostgreSQL (embedded unless
+NATS_URL / DATABASE_URL are set), migrated and seeded once per session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from fixline.db.migrate import ensure_database, migrate
+from fixline.db.seed import seed
+from fixline.devstack import DevStack
+from services.common import bus, db
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    state = tmp_path_factory.mktemp("devstack")
+    started = DevStack(state).start(fsync=False)
+    yield started
+    started.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    query = ""
+    if "?" in url:
+        query = "?" + url.split("?", 1)[1]
+    return f"{base}/{name}{query}"
+
+
+@pytest.fixture(scope="session")
+async def database_url(stack: DevStack) -> str:
+    """A database of its own for this session, migrated and seeded."""
+    name = f"fixline_test_{uuid.uuid4().hex[:8]}"
+    await ensure_database(stack.database_url, name)
+    url = _with_database(stack.database_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+        await seed(conn)
+    finally:
+        await conn.close()
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+@pytest.fixture(scope="session")
+async def nats_url(stack: DevStack) -> str:
+    os.environ["NATS_URL"] = stack.nats_url
+    nc = await nats.connect(stack.nats_url)
+    await bus.ensure_streams(nc)
+    await nc.close()
+    return stack.nats_url
+
+
+@pytest.fixture
+async def empty_database(stack: DevStack) -> AsyncIterator[str]:
+    """A brand-new empty database (for migration tests)."""
+    name = f"fixline_empty_{uuid.uuid4().hex[:8]}"
+    await ensure_database(stack.database_url, name)
+    yield _with_database(stack.database_url, name)
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created = await db.create_pool(database_url, max_size=5)
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
