@@ -37,8 +37,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8080"
     gemini_api_key: str = field(default="", repr=False)
     gemini_base_url: str = ""
-    gemini_api_version: str = "v1beta"
-    gemini_live_model: str = "gemini-live-2.5-flash-preview"
+    gemini_api_version: str = "v1"
+    gemini_live_model: str = "gemini-3.8-live"
     gemini_voice: str = "Charon"
     gemini_ca_file: str = ""                 # extra CA to trust (the emulator's), optional
     twilio_account_sid: str = ""
@@ -65,8 +65,8 @@ class Settings:
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
             gemini_api_key=_env("GEMINI_API_KEY"),
             gemini_base_url=_env("GEMINI_BASE_URL"),
-            gemini_api_version=_env("GEMINI_API_VERSION", "v1beta"),
-            gemini_live_model=_env("GEMINI_LIVE_MODEL", "gemini-live-2.5-flash-preview"),
+            gemini_api_version=_env("GEMINI_API_VERSION", "v1"),
+            gemini_live_model=_env("GEMINI_LIVE_MODEL", "gemini-3.8-live"),
             gemini_voice=_env("GEMINI_VOICE", "Charon"),
             gemini_ca_file=_env("GEMINI_CA_FILE"),
             twilio_account_sid=_env("TWILIO_ACCOUNT_SID"),
