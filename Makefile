@@ -35,6 +35,10 @@ schema: install
 schema-check: install
 	$(PY) -m fixline.schema --check
 
+## Embed the maintenance KB for the active provider (DATABASE_URL; EMBEDDING_PROVIDER=local|gemini).
+kb: install
+	$(PY) -m services.tools.kb
+
 emulators: install
 	$(PY) -m emulators
 

@@ -53,6 +53,15 @@ class CallEnded(Event, frozen=True, kw_only=True):
     incident_id: str | None = None
 
 
+class CallStreamChanged(Event, frozen=True, kw_only=True):
+    """The media stream's lifecycle as Twilio reports it (stream-started, stream-stopped, stream-error)."""
+
+    call_id: str
+    stream_event: str
+    stream_sid: str = ""
+    error: str = ""
+
+
 class TranscriptTurn(Event, frozen=True, kw_only=True):
     call_id: str
     role: Literal["caller", "agent", "system"]
@@ -96,6 +105,15 @@ class VendorCodeReleased(Event, frozen=True, kw_only=True):
     call_id: str | None = None
 
 
+class VendorCodeRefused(Event, frozen=True, kw_only=True):
+    """Audit trail of a refused access-code request (unknown caller, no current booking...)."""
+
+    caller_phone: str
+    reason: str
+    vendor_id: str | None = None
+    call_id: str | None = None
+
+
 OutreachStage = Literal[
     "started", "calling_vendor", "quote_received", "no_answer", "analysing",
     "recommended", "calling_landlord", "approved", "declined", "scheduled",
@@ -112,7 +130,7 @@ class OutreachProgress(Event, frozen=True, kw_only=True):
 
 
 AnyEvent = (
-    IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded
+    IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
-    | VendorCodeReleased | OutreachProgress
+    | VendorCodeReleased | VendorCodeRefused | OutreachProgress
 )

@@ -57,8 +57,8 @@ class OutboxRelay:
                     backoff = 0.1
                     if sent == BATCH:
                         continue
-                except (NatsError, asyncio.TimeoutError, OSError, asyncpg.PostgresError) as exc:
-                    log.warning("outbox relay pass failed; retrying", extra={"error": str(exc), "retry_in_s": backoff})
+                except Exception as exc:  # the relay must outlive any single failure; rows wait
+                    log.warning("outbox relay pass failed; retrying", extra={"error": repr(exc), "retry_in_s": backoff})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue

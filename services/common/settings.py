@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 8083, "outreach": 8084}
 
 # Values of these never reach logs (see services.common.logs).
-SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "media_token_secret")
+SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "dashboard_tokens", "media_token_secret")
 
 
 def _env(name: str, default: str = "") -> str:
@@ -51,6 +51,52 @@ class Settings:
     media_token_secret: str = field(default="", repr=False)
     drain_timeout_s: float = 840.0
     max_calls: int = 200
+    # tools service
+    embedding_provider: str = ""             # local | gemini; "" = gemini when GEMINI_API_KEY is set, else local
+    gemini_embedding_model: str = "gemini-embedding-001"
+    gemini_embedding_dims: int = 768
+    kb_embed_on_start: bool = True
+    incident_dedupe_window_s: float = 7200.0
+    vendor_code_early_s: float = 3600.0      # a booked vendor may get the code this long before the start
+    outbox_poll_interval_s: float = 1.0
+    tools_max_in_flight: int = 64
+    # ingress
+    media_stream_url: str = ""               # wss://…/twilio/media; "" = PUBLIC_BASE_URL with a ws(s) scheme
+    media_token_ttl_s: float = 120.0
+    overflow_mode: str = "say"               # say (message + hang up) | dial (message + <Dial> the fallback)
+    overflow_dial_number: str = ""
+    overflow_message: str = ("Thanks for calling. All of our agents are busy right now. "
+                             "Please call again in a few minutes.")
+    bridge_capacity_ttl_s: float = 15.0      # a bridge report older than this is ignored
+    admission_reservation_ttl_s: float = 30.0  # an admitted call counts as reserved until streaming, at most this
+    outbound_machine_detection: str = "Enable"  # Enable | DetectMessageEnd | "" (off)
+    dial_ring_timeout_s: int = 30
+    dialer_consumer: str = "ingress-dialer"  # durable JetStream consumer on calls.dial
+    # notifier (SSE + dashboard)
+    dashboard_tokens: str = field(default="", repr=False)  # "tokenA=p1,p2;tokenB=p3": per-property tokens
+    dashboard_session_ttl_s: float = 12 * 3600.0
+    notifier_stream: str = "EVENTS"          # JetStream stream the notifier reads
+    notifier_subject_prefix: str = "events"  # events are on <prefix>.<property_id>.<type>
+    sse_heartbeat_s: float = 15.0
+    sse_retry_ms: int = 3000
+    sse_client_queue: int = 256              # frames buffered per client before it is dropped
+    sse_send_timeout_s: float = 10.0
+    sse_max_clients: int = 5000
+    # bridge
+    bridge_inbound_rate: int = 16000         # 16000 (FIR upsampled) | 8000 (pass-through, Gemini resamples)
+    gemini_live_api_version: str = ""        # "" = GEMINI_API_VERSION; e.g. v1beta for Live only
+    gemini_ping_interval_s: float = 20.0     # websockets keepalive; 0 = off
+    gemini_ping_timeout_s: float = 60.0      # Gemini pongs take 8-30 s; the 20 s default kills sessions
+    gemini_compression_trigger_tokens: int = 25600  # context-window compression; 0 = off
+    gemini_compression_target_tokens: int = 12800
+    gemini_vad_silence_ms: int = 0           # end-of-speech silence; 0 = Gemini's default
+    gemini_non_blocking_tools: str = "auto"  # auto (by model) | on | off
+    gemini_tool_scheduling: str = "WHEN_IDLE"  # WHEN_IDLE | INTERRUPT | SILENT (NON_BLOCKING models)
+    gemini_reconnect_attempts: int = 4
+    bridge_tool_timeout_s: float = 8.0
+    playback_lead_ms: float = 300.0          # most agent audio Twilio may hold ahead of playback
+    playback_jitter_ms: float = 100.0        # start-of-turn buffer against Gemini's bursts
+    fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -79,10 +125,54 @@ class Settings:
             media_token_secret=_env("MEDIA_TOKEN_SECRET"),
             drain_timeout_s=_env_float("DRAIN_TIMEOUT_S", 840.0),
             max_calls=_env_int("MAX_CALLS", 200),
+            embedding_provider=_env("EMBEDDING_PROVIDER").lower(),
+            gemini_embedding_model=_env("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001"),
+            gemini_embedding_dims=_env_int("GEMINI_EMBEDDING_DIMS", 768),
+            kb_embed_on_start=_env("KB_EMBED_ON_START", "1").lower() not in ("0", "false", "no"),
+            incident_dedupe_window_s=_env_float("INCIDENT_DEDUPE_WINDOW_S", 7200.0),
+            vendor_code_early_s=_env_float("VENDOR_CODE_EARLY_S", 3600.0),
+            outbox_poll_interval_s=_env_float("OUTBOX_POLL_INTERVAL_S", 1.0),
+            tools_max_in_flight=_env_int("TOOLS_MAX_IN_FLIGHT", 64),
+            media_stream_url=_env("MEDIA_STREAM_URL"),
+            media_token_ttl_s=_env_float("MEDIA_TOKEN_TTL_S", 120.0),
+            overflow_mode=_env("OVERFLOW_MODE", "say").lower(),
+            overflow_dial_number=_env("OVERFLOW_DIAL_NUMBER"),
+            overflow_message=_env("OVERFLOW_MESSAGE") or Settings.overflow_message,
+            bridge_capacity_ttl_s=_env_float("BRIDGE_CAPACITY_TTL_S", 15.0),
+            admission_reservation_ttl_s=_env_float("ADMISSION_RESERVATION_TTL_S", 30.0),
+            outbound_machine_detection=_env("OUTBOUND_MACHINE_DETECTION", "Enable"),
+            dial_ring_timeout_s=_env_int("DIAL_RING_TIMEOUT_S", 30),
+            dialer_consumer=_env("DIALER_CONSUMER", "ingress-dialer"),
+            dashboard_tokens=_env("DASHBOARD_TOKENS"),
+            dashboard_session_ttl_s=_env_float("DASHBOARD_SESSION_TTL_S", 12 * 3600.0),
+            notifier_stream=_env("NOTIFIER_STREAM", "EVENTS"),
+            notifier_subject_prefix=_env("NOTIFIER_SUBJECT_PREFIX", "events"),
+            sse_heartbeat_s=_env_float("SSE_HEARTBEAT_S", 15.0),
+            sse_retry_ms=_env_int("SSE_RETRY_MS", 3000),
+            sse_client_queue=_env_int("SSE_CLIENT_QUEUE", 256),
+            sse_send_timeout_s=_env_float("SSE_SEND_TIMEOUT_S", 10.0),
+            sse_max_clients=_env_int("SSE_MAX_CLIENTS", 5000),
+            bridge_inbound_rate=_env_int("BRIDGE_INBOUND_RATE", 16000),
+            gemini_live_api_version=_env("GEMINI_LIVE_API_VERSION"),
+            gemini_ping_interval_s=_env_float("GEMINI_PING_INTERVAL_S", 20.0),
+            gemini_ping_timeout_s=_env_float("GEMINI_PING_TIMEOUT_S", 60.0),
+            gemini_compression_trigger_tokens=_env_int("GEMINI_COMPRESSION_TRIGGER_TOKENS", 25600),
+            gemini_compression_target_tokens=_env_int("GEMINI_COMPRESSION_TARGET_TOKENS", 12800),
+            gemini_vad_silence_ms=_env_int("GEMINI_VAD_SILENCE_MS", 0),
+            gemini_non_blocking_tools=_env("GEMINI_NON_BLOCKING_TOOLS", "auto").lower(),
+            gemini_tool_scheduling=_env("GEMINI_TOOL_SCHEDULING", "WHEN_IDLE").upper(),
+            gemini_reconnect_attempts=_env_int("GEMINI_RECONNECT_ATTEMPTS", 4),
+            bridge_tool_timeout_s=_env_float("BRIDGE_TOOL_TIMEOUT_S", 8.0),
+            playback_lead_ms=_env_float("PLAYBACK_LEAD_MS", 300.0),
+            playback_jitter_ms=_env_float("PLAYBACK_JITTER_MS", 100.0),
+            fallback_transfer_number=_env("FALLBACK_TRANSFER_NUMBER"),
         )
 
     def secret_values(self) -> list[str]:
-        return [getattr(self, name) for name in SECRET_SETTINGS if getattr(self, name)]
+        values = [getattr(self, name) for name in SECRET_SETTINGS if getattr(self, name)]
+        # each per-property dashboard token on its own, so a single one is scrubbed too
+        values += [entry.rpartition("=")[0].strip() for entry in self.dashboard_tokens.split(";") if "=" in entry]
+        return [v for v in values if v]
 
     def public_view(self) -> dict[str, object]:
         """Settings safe to log: secrets shown only as set/unset."""

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 
+import asyncpg
 import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -10,7 +11,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from fixline.devstack import EmbeddedNats
 from fixline_proto import codec, subjects
 from fixline_proto.events import IncidentUpdated
-from services.common import bus
+from fixline.db.migrate import migrate
+from services.common import bus, db
 from services.common.outbox import OutboxRelay, add
 
 
@@ -34,7 +36,19 @@ async def _stream_events(nc, property_id: str) -> list:
     return found
 
 
-async def test_events_written_while_nats_is_down_arrive_exactly_once(tmp_path, pool):
+@pytest.fixture
+async def own_pool(empty_database):
+    """A database of this test's own: a relay publishes every pending row it can see."""
+    conn = await asyncpg.connect(empty_database)
+    await migrate(conn)
+    await conn.close()
+    created = await db.create_pool(empty_database, max_size=3)
+    yield created
+    await created.close()
+
+
+async def test_events_written_while_nats_is_down_arrive_exactly_once(tmp_path, own_pool):
+    pool = own_pool
     server = EmbeddedNats(tmp_path / "nats").start()
     nc = await bus.connect(server.url, "outbox-test")
     await bus.ensure_streams(nc)

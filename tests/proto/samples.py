@@ -19,6 +19,7 @@ EVENTS = [
                   from_number="+15550001111", to_number="+15550100001"),
     e.CallStatusChanged(**BASE, call_id="call-1", status="ringing", sequence=1),
     e.CallEnded(**BASE, call_id="call-1", reason="completed", duration_s=42.5),
+    e.CallStreamChanged(**BASE, call_id="call-1", stream_event="stream-started", stream_sid="MZ1"),
     e.TranscriptTurn(**BASE, call_id="call-1", role="agent", text="Hello, this is Fixline.", turn=0),
     e.QuoteReceived(**BASE, incident_id="inc-1", quote_id="q-1", vendor_id="v-plumb-1", price=180.0,
                     earliest_start=AT),
@@ -26,6 +27,7 @@ EVENTS = [
     e.RepairScheduled(**BASE, incident_id="inc-1", booking_id="b-1", vendor_id="v-plumb-1",
                       calendar_event_id="fixlineinc1", start=AT, end=AT),
     e.VendorCodeReleased(**BASE, vendor_id="v-plumb-1", call_id="call-2"),
+    e.VendorCodeRefused(**BASE, caller_phone="+15550209999", reason="unknown_caller", call_id="call-3"),
     e.OutreachProgress(**BASE, incident_id="inc-1", stage="calling_vendor", vendor_id="v-plumb-1"),
 ]
 

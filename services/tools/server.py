@@ -1,0 +1,124 @@
+"""The tools as a ``nats.micro`` service: one endpoint per tool (``tools.<name>``), one
+queue group so replicas share the load. Body in: the tool's request Struct (JSON); body
+out: a ToolResult union member, a ToolError on any failure (never a stack trace)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import msgspec
+from nats.aio.client import Client as NATS
+from nats.micro import add_service
+from nats.micro.request import Request
+from nats.micro.service import Service
+
+from fixline_proto import encode, subjects
+from fixline_proto.tools import TOOL_REQUESTS, ToolError, ToolRequest, ToolResult
+from services.common.logs import log_context
+
+from .context import ToolContext
+from .errors import ToolFailure
+from .incidents import create_incident, update_incident_status
+from .metrics import ToolsMetrics
+from .outreach_records import record_decision, record_quote
+from .scheduling import schedule_repair
+from .search import search_maintenance
+from .vendor_codes import get_vendor_code
+
+log = logging.getLogger("fixline.tools.server")
+VERSION = "1.0.0"
+MAX_REQUEST_BYTES = 64 * 1024
+
+Handler = Callable[[ToolContext, ToolRequest], Awaitable[ToolResult]]
+HANDLERS: dict[str, Handler] = {
+    "search_maintenance": search_maintenance,
+    "get_vendor_code": get_vendor_code,
+    "create_incident": create_incident,
+    "update_incident_status": update_incident_status,
+    "schedule_repair": schedule_repair,
+    "record_quote": record_quote,
+    "record_decision": record_decision,
+}
+assert set(HANDLERS) == set(TOOL_REQUESTS), "every tool contract needs a handler"
+
+
+def decode_request(tool: str, data: bytes) -> ToolRequest:
+    if len(data) > MAX_REQUEST_BYTES:
+        raise ToolFailure("invalid_argument", f"request too large ({len(data)} bytes; at most {MAX_REQUEST_BYTES})")
+    try:
+        return msgspec.json.decode(data, type=TOOL_REQUESTS[tool])
+    except msgspec.ValidationError as exc:
+        raise ToolFailure("invalid_argument", f"invalid arguments for {tool}: {exc}") from None
+    except msgspec.DecodeError:
+        raise ToolFailure("invalid_argument", f"the body of a {tool} request must be a JSON object") from None
+
+
+class ToolServer:
+    """Runs the handlers; each request in its own task (bounded), so one slow call never
+    holds up the others on its endpoint."""
+
+    def __init__(self, ctx: ToolContext, metrics: ToolsMetrics, max_in_flight: int = 64) -> None:
+        self.ctx, self.metrics = ctx, metrics
+        self.slots = asyncio.Semaphore(max_in_flight)
+        self.in_flight: set[asyncio.Task] = set()
+        self.service: Service | None = None
+
+    async def start(self, nc: NATS) -> None:
+        self.service = await add_service(nc, name=subjects.TOOLS_SERVICE, version=VERSION,
+                                         description="Fixline agent tools", queue_group=subjects.TOOLS_QUEUE_GROUP)
+        group = self.service.add_group(name=subjects.TOOLS_SERVICE, queue_group=subjects.TOOLS_QUEUE_GROUP)
+        for tool in HANDLERS:
+            await group.add_endpoint(name=tool, handler=self._dispatcher(tool))
+        await nc.flush()
+
+    async def stop(self) -> None:
+        """Stop taking requests, then let the ones in flight finish."""
+        if self.service is not None:
+            with contextlib.suppress(Exception):
+                await self.service.stop()
+        if self.in_flight:
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+
+    def _dispatcher(self, tool: str) -> Callable[[Request], Awaitable[None]]:
+        async def dispatch(request: Request) -> None:
+            await self.slots.acquire()
+            task = asyncio.create_task(self._serve(tool, request))
+            self.in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return dispatch
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.in_flight.discard(task)
+        self.slots.release()
+
+    async def _serve(self, tool: str, request: Request) -> None:
+        started = time.perf_counter()
+        result = await self.call(tool, request.data)
+        self.metrics.requests.labels(tool).inc()
+        self.metrics.latency.labels(tool).observe(time.perf_counter() - started)
+        if isinstance(result, ToolError):
+            self.metrics.errors.labels(tool, result.code).inc()
+        with contextlib.suppress(Exception):  # the requester may have gone away
+            await request.respond(encode(result))
+
+    async def call(self, tool: str, data: bytes) -> ToolResult:
+        """Decode, run, and turn every failure into a ToolError."""
+        try:
+            req = decode_request(tool, data)
+            with log_context(call_id=getattr(req, "call_id", None), incident_id=getattr(req, "incident_id", None)):
+                return await HANDLERS[tool](self.ctx, req)
+        except ToolFailure as failure:
+            return failure.to_result()
+        except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.CannotConnectNowError, asyncio.TimeoutError):
+            log.warning("tool dependency unavailable", extra={"tool": tool}, exc_info=True)
+            return ToolError(code="unavailable", message="the system is briefly unavailable; try again",
+                             retryable=True)
+        except Exception:  # noqa: BLE001 - logged with the stack; the caller gets a clean refusal
+            log.exception("tool failed", extra={"tool": tool})
+            return ToolError(code="internal", message=f"{tool} failed unexpectedly", retryable=True)
