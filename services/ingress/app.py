@@ -1,19 +1,98 @@
-"""Wiring of the ingress service."""
+"""Wiring of the ingress service: webhooks, bridge capacity, outbox relay, outbound dialer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+from services.common.outbox import OutboxRelay
 from services.common.runtime import Runtime
+from services.common.settings import Settings
+
+from .admission import Admission
+from .capacity import BridgeCapacityTable
+from .dialer import Dialer, stop_and_wait
+from .metrics import IngressMetrics
+from .signature import WebhookVerifier
+from .twilio_rest import create_client
+from .voice import VoiceConfig, VoiceHandler
+from .webhooks import Webhooks
+
+log = logging.getLogger("fixline.ingress")
+OVERFLOW_MODES = ("say", "dial")
+
+
+def media_stream_url(settings: Settings) -> str:
+    """``MEDIA_STREAM_URL``, else PUBLIC_BASE_URL with a ws(s) scheme + /twilio/media."""
+    if settings.media_stream_url:
+        return settings.media_stream_url
+    parts = urlsplit(settings.public_base_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/twilio/media", "", ""))
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start on contradictory configuration (a clear error, not a bad call later)."""
+    if settings.overflow_mode not in OVERFLOW_MODES:
+        raise ValueError(f"OVERFLOW_MODE must be one of {OVERFLOW_MODES}, not {settings.overflow_mode!r}")
+    if settings.overflow_mode == "dial" and not settings.overflow_dial_number:
+        raise ValueError("OVERFLOW_MODE=dial needs OVERFLOW_DIAL_NUMBER")
+    if "?" in media_stream_url(settings):
+        raise ValueError("MEDIA_STREAM_URL must not have a query string (Twilio drops it; use <Parameter>s)")
 
 
 class IngressService:
     name = "ingress"
     needs_database = True
 
+    def __init__(self) -> None:
+        self.capacity: BridgeCapacityTable | None = None
+        self.dialer: Dialer | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._twilio_http = None
+        self._relay: OutboxRelay | None = None
+        self._dialer_task: asyncio.Task | None = None
+
     def setup(self, rt: Runtime) -> None:
-        pass
+        s = rt.settings
+        check_settings(s)
+        self.metrics = IngressMetrics(rt.registry)
+        self.capacity = BridgeCapacityTable(s.bridge_capacity_ttl_s)
+        self.admission = Admission(self.capacity, s.admission_reservation_ttl_s)
+        self.webhooks = Webhooks(WebhookVerifier(s.twilio_auth_token, s.public_base_url), self.admission,
+                                 self.metrics)
+        self.webhooks.routes(rt.web)
+        if not s.twilio_auth_token:
+            log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
 
     async def start(self, rt: Runtime) -> None:
-        pass
+        s = rt.settings
+        voice = VoiceHandler(rt.pool, self.admission, VoiceConfig(
+            media_url=media_stream_url(s), stream_status_url=f"{s.public_base_url}/twilio/stream-status",
+            token_secret=s.media_token_secret, token_ttl_s=s.media_token_ttl_s, overflow_mode=s.overflow_mode,
+            overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number), self.metrics)
+        self.webhooks.attach(rt.pool, voice)
+        await self.capacity.subscribe(rt.nc)
+        self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s)
+        self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+        if s.twilio_account_sid and s.twilio_auth_token:
+            client, self._twilio_http = create_client(s)
+            self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
+            self._dialer_task = asyncio.create_task(self.dialer.run(rt.nc), name="dialer")
+            self._tasks.append(self._dialer_task)
+        else:
+            log.warning("Twilio credentials not set: outbound dialing is off (DialCall commands wait in the stream)")
 
     async def drain(self, rt: Runtime) -> None:
-        pass
+        """Webhooks keep being served until the HTTP server stops; the dialer stops taking commands."""
+        if self.dialer is not None:
+            await stop_and_wait(self.dialer, self._dialer_task)
+        if self._twilio_http is not None:
+            await self._twilio_http.close()
+        with contextlib.suppress(Exception):
+            await self._relay.publish_pending()  # flush what the last webhooks wrote
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -22,11 +22,17 @@ class FrameAssembler:
         return len(self._remainder)
 
     def push(self, ulaw: bytes) -> list[bytes]:
-        data = self._remainder + ulaw if self._remainder else ulaw
+        if self._remainder:
+            ulaw = self._remainder + ulaw
         size = self.frame_bytes
-        whole = len(data) - len(data) % size
-        self._remainder = data[whole:]
-        return [data[i : i + size] for i in range(0, whole, size)]
+        whole = len(ulaw) - len(ulaw) % size
+        self._remainder = ulaw[whole:]
+        # one or two frames is the usual case: skip the list comprehension's frame
+        if whole == size:
+            return [ulaw[:size]]
+        if whole == 2 * size:
+            return [ulaw[:size], ulaw[size:whole]]
+        return [ulaw[i : i + size] for i in range(0, whole, size)]
 
     def flush(self) -> list[bytes]:
         """End of turn: pad the partial frame with μ-law silence and emit it."""

@@ -1,0 +1,67 @@
+"""TwiML answers, built with the SDK's ``VoiceResponse`` (escaping and attribute names done for us)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
+
+VOICE = "Polly.Joanna"
+LANGUAGE = "en-US"
+UNKNOWN_NUMBER_MESSAGE = ("Sorry, this number is not connected to a property we look after. "
+                          "Please check the number and try again. Goodbye.")
+CALL_OVER_MESSAGE = "Sorry, this call can no longer be connected. Goodbye."
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """What the bridge needs to pick up the call (sent as ``<Parameter>``s)."""
+
+    url: str
+    status_callback: str
+    call_id: str
+    call_type: str
+    property_id: str
+    incident_id: str
+    token: str
+    answered_by: str = ""
+
+    def parameters(self) -> dict[str, str]:
+        params = {"call_id": self.call_id, "call_type": self.call_type, "property_id": self.property_id,
+                  "incident_id": self.incident_id, "token": self.token}
+        if self.answered_by:
+            params["answered_by"] = self.answered_by
+        return params
+
+
+def connect_stream(target: StreamTarget) -> str:
+    response = VoiceResponse()
+    connect = Connect()
+    stream = Stream(url=target.url, name=target.call_id, status_callback=target.status_callback,
+                    status_callback_method="POST")
+    for name, value in target.parameters().items():
+        stream.parameter(name=name, value=value)
+    connect.append(stream)
+    response.append(connect)
+    return str(response)
+
+
+def say_and_hang_up(message: str) -> str:
+    response = VoiceResponse()
+    response.say(message, voice=VOICE, language=LANGUAGE)
+    response.hangup()
+    return str(response)
+
+
+def say_and_dial(message: str, number: str) -> str:
+    response = VoiceResponse()
+    response.say(message, voice=VOICE, language=LANGUAGE)
+    response.dial().number(number)
+    return str(response)
+
+
+def overflow(mode: str, message: str, dial_number: str) -> str:
+    """The polite answer when no bridge can take the call: message + hang up, or message + fallback."""
+    if mode == "dial":
+        return say_and_dial(message, dial_number)
+    return say_and_hang_up(message)
