@@ -283,3 +283,24 @@ def model_not_found_reason(model: str, version: str) -> str:
         f"{model} is not found for API version {version}, or is not supported for "
         "bidiGenerateContent. Call ListModels to see the list of available models and their "
         "supported methods.")
+
+
+SERVER_KINDS = ("setupComplete", "serverContent", "toolCall", "toolCallCancellation", "goAway",
+                "sessionResumptionUpdate", "voiceActivityDetectionSignal", "voiceActivity")
+MAX_FRAME_BYTES = 1 << 20
+
+
+def check_server_frame(msg: dict) -> list[str]:
+    """Problems that would break the real SDK (empty list = fine). Used by the tests on
+    every frame the emulator sends: exactly one known kind, no ``error``, < 1 MiB."""
+    problems = []
+    kinds = [k for k in SERVER_KINDS if k in msg]
+    if len(kinds) != 1:
+        problems.append(f"expected exactly one of {SERVER_KINDS}, got keys {sorted(msg)}")
+    if "error" in msg:
+        problems.append("'error' frames crash the SDK; errors must be close frames")
+    if set(msg) - set(SERVER_KINDS) - {"usageMetadata"}:
+        problems.append(f"unexpected top-level keys {sorted(set(msg) - set(SERVER_KINDS))}")
+    if len(json.dumps(msg)) >= MAX_FRAME_BYTES:
+        problems.append("frame exceeds the SDK's 1 MiB max_size")
+    return problems

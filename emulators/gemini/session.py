@@ -66,6 +66,7 @@ class LiveSession:
         self._interrupt = asyncio.Event()
         self._speaking = False
         self._turn_audio_s = 0.0
+        self._speech_t0 = 0.0
         self._in_audio_s = 0.0
         self._in_text_tokens = 0
         self._pending: dict[str, asyncio.Future] = {}
@@ -133,11 +134,12 @@ class LiveSession:
         self._turn_audio_s += seconds
         if not self.cfg.auto_vad:
             return
-        for event, _t in self._vad.feed(samples, rate):
+        for event, t in self._vad.feed(samples, rate):
             if event == "start":
-                self._turn_audio_s = 0.0
+                self._speech_t0 = t - self.cfg.vad.start_ms / 1000
                 self._speech_started()
             else:
+                self._turn_audio_s = t - self._speech_t0
                 self._end_turn(None)
 
     def _client_content(self, body: Any) -> None:

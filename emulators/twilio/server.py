@@ -1,0 +1,145 @@
+"""``TwilioEmulator``: REST API + carrier (webhooks, Media Streams, callbacks)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import tempfile
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .._server import AppServer
+from .call import Call, TwimlSource
+from .callee import CalleeScript
+from .rest import RestApi
+from .webhooks import Signer, new_sid, send_webhook
+
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+CalleeLike = CalleeScript | dict | list | None
+
+
+class TwilioEmulator(AppServer):
+    """Emulated ``api.twilio.com`` plus the carrier that dials your webhooks.
+
+    ``stream_ssl`` is passed to aiohttp's ``ws_connect`` for ``wss://`` stream URLs
+    (an ``SSLContext`` trusting your test server, or ``False`` to skip verification).
+    """
+
+    def __init__(self, *, account_sid: str = DEFAULT_ACCOUNT_SID, auth_token: str = "test-auth-token",
+                 host: str = "127.0.0.1", port: int = 0, numbers: tuple[str, ...] = (),
+                 stream_ssl: ssl.SSLContext | bool | None = None, ring_s: float = 0.05,
+                 verb_time_scale: float = 1.0, dial_duration_s: float = 0.5,
+                 webhook_timeout_s: float = 15.0, record_dir: str | None = None,
+                 default_callee: CalleeLike = None):
+        super().__init__(host, port)
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.numbers = tuple(numbers)
+        self.stream_ssl = stream_ssl
+        self.ring_s, self.verb_time_scale = ring_s, verb_time_scale
+        self.dial_duration_s, self.webhook_timeout_s = dial_duration_s, webhook_timeout_s
+        self.record_dir = record_dir or tempfile.mkdtemp(prefix="twilio-emu-")
+        self.signer = Signer(auth_token)
+        self.calls: dict[str, Call] = {}
+        self.rest_requests: list[tuple[str, str, Any]] = []
+        self.failures: list[tuple[int, int, str]] = []
+        self.callback_log: list[dict] = []
+        self.errors: list[BaseException] = []
+        self._callees: dict[str, CalleeScript] = {}
+        self.default_callee = CalleeScript.load(default_callee)
+        self.http: aiohttp.ClientSession | None = None  # type: ignore[assignment]
+        self._rest = RestApi(self)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _make_app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(self._rest.routes())
+        app.router.add_post("/_emulator/calls", self._control_place_call)
+        return app
+
+    async def start(self) -> "TwilioEmulator":
+        self.http = aiohttp.ClientSession()
+        await super().start()
+        return self
+
+    async def stop(self) -> None:
+        for call in self.calls.values():
+            call.hang_up()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(c._done.wait() for c in self.calls.values())), 3.0)
+        await super().stop()
+        if self.http is not None:
+            await self.http.close()
+
+    # ------------------------------------------------------------ SDK helpers
+
+    def client(self, http_client=None):
+        """A ``twilio.rest.Client`` whose api domain points here (sync unless
+        ``http_client`` is an ``AsyncTwilioHttpClient``)."""
+        from twilio.rest import Client
+
+        client = Client(self.account_sid, self.auth_token, http_client=http_client, environment={})
+        client.api.base_url = self.base_url
+        return client
+
+    # ------------------------------------------------------------ calls
+
+    def set_callee(self, to: str, script: CalleeLike) -> None:
+        """Callee script for outbound calls to ``to`` (REST-created calls)."""
+        self._callees[to] = CalleeScript.load(script)
+
+    def callee_for(self, to: str) -> CalleeScript:
+        return self._callees.get(to, self.default_callee)
+
+    def fail_next(self, status: int = 429, code: int = 20429,
+                  message: str = "Too Many Requests", times: int = 1) -> None:
+        self.failures.extend([(status, code, message)] * times)
+
+    async def place_inbound_call(self, *, to: str, from_: str, voice_url: str,
+                                 callee_script: CalleeLike = None, method: str = "POST",
+                                 status_callback: str | None = None,
+                                 status_callback_events: tuple[str, ...] = ("completed",)) -> Call:
+        """Ring ``voice_url`` as an inbound PSTN call; returns the running ``Call``
+        (``await call.wait()`` for the end)."""
+        call = Call(emu=self, sid=new_sid("CA"), account_sid=self.account_sid, from_=from_, to=to,
+                    direction="inbound", source=TwimlSource(url=voice_url, method=method.upper()),
+                    callee=CalleeScript.load(callee_script) if callee_script is not None
+                    else self.default_callee,
+                    status_callback=status_callback, status_events=tuple(status_callback_events))
+        self._start_call(call)
+        return call
+
+    def _start_call(self, call: Call) -> None:
+        self.calls[call.sid] = call
+        self.spawn(self._guard(call))
+
+    async def _guard(self, call: Call) -> None:
+        try:
+            await call.run()
+        except Exception as exc:  # noqa: BLE001 - surfaced through .errors
+            self.errors.append(exc)
+
+    async def _control_place_call(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/calls`` JSON {to, from, voice_url, callee_script} (offline demo)."""
+        body = await request.json()
+        call = await self.place_inbound_call(to=body["to"], from_=body["from"], voice_url=body["voice_url"],
+                                             callee_script=body.get("callee_script"))
+        return web.json_response({"sid": call.sid}, status=201)
+
+    # ------------------------------------------------------------ callbacks
+
+    def post_callback(self, call: Call, url: str, params: dict[str, str], method: str, kind: str) -> None:
+        """Fire a signed callback in the background (Twilio does not order them)."""
+        entry = {"kind": kind, "url": url, "params": params, "status": None}
+        call.callbacks.append(entry)
+        self.callback_log.append(entry)
+        self.spawn(self._post(entry, method))
+
+    async def _post(self, entry: dict, method: str) -> None:
+        try:
+            result = await send_webhook(self.http, self.signer, entry["url"], entry["params"], method, 10.0)
+            entry["status"] = result.status
+        except Exception as err:  # noqa: BLE001 - the app being down is the app's problem
+            entry["status"] = repr(err)
