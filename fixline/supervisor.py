@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -81,7 +82,8 @@ async def wait_all_ready(procs: list[Supervised], timeout: float = 120.0) -> flo
     return time.monotonic() - started
 
 
-async def supervise(env: dict[str, str], stop: asyncio.Event, drain_timeout: float = 30.0) -> None:
+async def supervise(env: dict[str, str], stop: asyncio.Event, drain_timeout: float = 30.0,
+                    on_ready: Callable[[], None] | None = None) -> None:
     procs = [Supervised(name, env) for name in SERVICES]
     for proc in procs:
         proc.task = asyncio.create_task(proc.run())
@@ -90,6 +92,8 @@ async def supervise(env: dict[str, str], stop: asyncio.Event, drain_timeout: flo
         print(f"[supervisor] all {len(procs)} services ready in {waited:.2f}s", flush=True)
         for proc in procs:
             print(f"  {proc.name:<9} http://127.0.0.1:{proc.port}  (/healthz /readyz /metrics)", flush=True)
+        if on_ready:
+            on_ready()
         await stop.wait()
     finally:
         print("[supervisor] stopping services...", flush=True)

@@ -57,6 +57,7 @@ class TwilioEmulator(AppServer):
         app = web.Application()
         app.add_routes(self._rest.routes())
         app.router.add_post("/_emulator/calls", self._control_place_call)
+        app.router.add_get("/_emulator/calls/{sid}", self._control_call_state)
         return app
 
     async def start(self) -> "TwilioEmulator":
@@ -127,6 +128,17 @@ class TwilioEmulator(AppServer):
         call = await self.place_inbound_call(to=body["to"], from_=body["from"], voice_url=body["voice_url"],
                                              callee_script=body.get("callee_script"))
         return web.json_response({"sid": call.sid}, status=201)
+
+    async def _control_call_state(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/calls/{sid}``: status, what the callee said, recording (offline demo)."""
+        call = self.calls.get(request.match_info["sid"])
+        if call is None:
+            return web.json_response({"error": "no such call"}, status=404)
+        said = [f"caller: {e.detail.get('text', '')}" for e in call.events("callee_say")]
+        wav = call.save_wav() if call.status == "completed" and call.stream else ""
+        return web.json_response({"sid": call.sid, "status": call.status, "transcript": said,
+                                  "recording": wav, "marks_echoed": len(call.marks_echoed),
+                                  "clears": len(call.clears)})
 
     # ------------------------------------------------------------ callbacks
 

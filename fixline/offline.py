@@ -1,0 +1,79 @@
+"""The offline world ``make run`` starts when no real credentials are configured:
+the Gemini, Twilio and Google Calendar emulators, in-process, and the environment that
+points the services at them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from emulators.calendar import CalendarEmulator
+from emulators.gemini import GeminiEmulator
+from emulators.twilio import TwilioEmulator
+
+OFFLINE_AUTH_TOKEN = "offline-twilio-auth-token"
+
+
+def persona_scenario(setup) -> str:
+    """Pick the scripted conversation by the tools the bridge declared for the call."""
+    if "record_quote" in setup.tools:
+        return "vendor"
+    if "record_decision" in setup.tools:
+        return "landlord"
+    return "guest"
+
+
+def needs_emulators(env: dict[str, str]) -> dict[str, bool]:
+    return {
+        "gemini": not env.get("GEMINI_API_KEY"),
+        "twilio": not (env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")),
+        "calendar": not env.get("GOOGLE_APPLICATION_CREDENTIALS"),
+    }
+
+
+def local_defaults(env: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
+    """Secrets and URLs a single-machine run needs and an operator has not set."""
+    defaults = {
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['ingress']}",
+        "MEDIA_STREAM_URL": f"ws://127.0.0.1:{ports['bridge']}/twilio/media",
+        "MEDIA_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "DASHBOARD_TOKEN": secrets.token_urlsafe(18),
+    }
+    return {key: value for key, value in defaults.items() if not env.get(key)}
+
+
+@contextlib.asynccontextmanager
+async def offline_world(env: dict[str, str], state_dir: Path) -> AsyncIterator[tuple[dict[str, str], list[str]]]:
+    """Start the emulators the environment lacks; yield (env additions, banner lines)."""
+    wanted = needs_emulators(env)
+    added: dict[str, str] = {}
+    banner: list[str] = []
+    emu_dir = state_dir / "emulators"
+    emu_dir.mkdir(parents=True, exist_ok=True)
+    async with contextlib.AsyncExitStack() as stack:
+        if wanted["gemini"]:
+            gemini = await stack.enter_async_context(
+                GeminiEmulator("guest", selector=persona_scenario, tls_dir=str(emu_dir / "tls")))
+            added.update(GEMINI_API_KEY=gemini.api_key, GEMINI_BASE_URL=gemini.base_url,
+                         GEMINI_CA_FILE=gemini.ca_file, SSL_CERT_FILE=gemini.ca_file)
+            banner.append(f"gemini emulator   {gemini.base_url}")
+        if wanted["twilio"]:
+            twilio = await stack.enter_async_context(
+                TwilioEmulator(auth_token=OFFLINE_AUTH_TOKEN, record_dir=str(emu_dir / "calls")))
+            added.update(TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                         TWILIO_API_BASE_URL=twilio.base_url, FIXLINE_TWILIO_EMULATOR_URL=twilio.base_url)
+            banner.append(f"twilio emulator   {twilio.base_url}  (recordings in {emu_dir / 'calls'})")
+        if wanted["calendar"]:
+            calendar = await stack.enter_async_context(CalendarEmulator())
+            calendar.create_service_account(str(emu_dir / "service-account.json"))
+            added.update(GOOGLE_APPLICATION_CREDENTIALS=calendar.service_account_file,
+                         GOOGLE_CALENDAR_API_ENDPOINT=calendar.api_endpoint)
+            banner.append(f"calendar emulator {calendar.api_endpoint}")
+        yield added, banner
+
+
+def os_environ() -> dict[str, str]:
+    return dict(os.environ)
