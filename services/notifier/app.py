@@ -1,19 +1,79 @@
-"""Wiring of the notifier service."""
+"""Wiring of the notifier: the JetStream hub, the SSE endpoint, the dashboard, health relay."""
 
 from __future__ import annotations
 
+import logging
+
+import msgspec
+from nats.aio.msg import Msg
+
+from fixline_proto import subjects
+from fixline_proto.codec import ENCODER
+from fixline_proto.commands import ServiceHeartbeat
 from services.common.runtime import Runtime
+
+from . import sse
+from .auth import TokenTable
+from .client_queue import Frame
+from .directory import Directory
+from .events_endpoint import EventsEndpoint, StreamOptions
+from .health import HealthBoard
+from .hub import Hub
+from .metrics import NotifierMetrics
+from .pages import Pages
+from .snapshots import SnapshotBuilder
+
+log = logging.getLogger("fixline.notifier")
+_HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 
 class NotifierService:
     name = "notifier"
-    needs_database = False
+    needs_database = True   # read-only: property names/time zones and vendor names
+
+    def __init__(self) -> None:
+        self.hub: Hub | None = None
+        self.health = HealthBoard()
+        self.directory = Directory()
+        self.endpoint: EventsEndpoint | None = None
+        self._health_sub = None
 
     def setup(self, rt: Runtime) -> None:
-        pass
+        settings = rt.settings
+        tokens = TokenTable(settings.dashboard_token, settings.dashboard_tokens)
+        if not tokens:
+            log.warning("no DASHBOARD_TOKEN / DASHBOARD_TOKENS set: every dashboard request gets 401")
+        metrics = NotifierMetrics(rt.registry)
+        self.hub = Hub(settings.notifier_stream, settings.notifier_subject_prefix, metrics, settings.sse_heartbeat_s)
+        snapshots = SnapshotBuilder(self.hub.state, self.directory, self.health)
+        options = StreamOptions(
+            stream=settings.notifier_stream, subject_prefix=settings.notifier_subject_prefix,
+            retry_ms=settings.sse_retry_ms,
+            queue_size=settings.sse_client_queue, send_timeout_s=settings.sse_send_timeout_s,
+            max_clients=settings.sse_max_clients)
+        self.endpoint = EventsEndpoint(self.hub, tokens, snapshots, options, metrics)
+        rt.web.router.add_get("/events", self.endpoint.handle)
+        Pages(tokens, snapshots, self.health, settings.dashboard_session_ttl_s).add_routes(rt.web)
+        rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
-        pass
+        self.endpoint.nc = rt.nc
+        await self.directory.load(rt.pool)
+        self.directory.start_refreshing(rt.pool)
+        self._health_sub = await rt.nc.subscribe(subjects.SERVICE_HEARTBEAT, cb=self._on_heartbeat)
+        await self.hub.start(rt.nc)
 
     async def drain(self, rt: Runtime) -> None:
-        pass
+        if self._health_sub is not None:
+            await self._health_sub.unsubscribe()
+        await self.hub.stop()
+        await self.directory.stop()
+
+    async def _on_heartbeat(self, msg: Msg) -> None:
+        try:
+            beat = _HEARTBEAT_DECODER.decode(msg.data)
+        except msgspec.DecodeError:
+            return
+        self.health.record(beat)
+        data = sse.frame(ENCODER.encode(beat), event="service.heartbeat")
+        self.hub.broadcast(Frame(data, coalesce_key=("health", beat.service, beat.instance)))

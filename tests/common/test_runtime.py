@@ -69,7 +69,7 @@ async def test_every_service_follows_nats_availability(tmp_path, database_url):
 async def test_stop_drains_and_reports_not_ready(name, nats_url, database_url):
     async with running(_service(name), settings_for(name)) as svc:
         async with aiohttp.ClientSession() as http:
-            assert await _ready(http, svc.url)
+            await _wait_for(http, [svc.url], True)  # e.g. the notifier first catches up on the stream
             svc.stopping.set()
             await asyncio.wait_for(svc.task, 15)
     assert svc.runtime.readiness.draining

@@ -1,0 +1,53 @@
+"""Reference data for the page: property names and time zones, vendor names.
+
+Read-only from PostgreSQL (``properties``, ``vendors``), refreshed every minute. Events
+carry only ids; the page needs each property's time zone to show local times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from .views import PropertyInfo, VendorInfo
+
+log = logging.getLogger("fixline.notifier.directory")
+REFRESH_INTERVAL_S = 60.0
+
+
+class Directory:
+    def __init__(self) -> None:
+        self.properties: dict[str, PropertyInfo] = {}
+        self.vendors: dict[str, VendorInfo] = {}
+        self._task: asyncio.Task | None = None
+
+    def property(self, property_id: str) -> PropertyInfo:
+        return self.properties.get(property_id) or PropertyInfo(id=property_id, name=property_id)
+
+    async def load(self, pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            properties = await conn.fetch("SELECT id, name, timezone, address FROM properties ORDER BY id")
+            vendors = await conn.fetch("SELECT id, name, trade FROM vendors ORDER BY id")
+        self.properties = {r["id"]: PropertyInfo(id=r["id"], name=r["name"], timezone=r["timezone"],
+                                                 address=r["address"]) for r in properties}
+        self.vendors = {r["id"]: VendorInfo(id=r["id"], name=r["name"], trade=r["trade"]) for r in vendors}
+
+    def start_refreshing(self, pool: asyncpg.Pool) -> None:
+        self._task = asyncio.create_task(self._refresh(pool), name="notifier-directory")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _refresh(self, pool: asyncpg.Pool) -> None:
+        while True:
+            try:
+                await self.load(pool)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("directory refresh failed; keeping the last copy", extra={"error": str(exc)})
+            await asyncio.sleep(REFRESH_INTERVAL_S)

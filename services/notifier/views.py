@@ -1,0 +1,122 @@
+"""What the dashboard shows, as msgspec Structs (encoded straight into the snapshot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from fixline_proto.commands import ServiceHeartbeat
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    id: str                      # the event id (dedupes a re-delivered event)
+    status: str
+    previous_status: str | None = None
+    note: str = ""
+    at: datetime
+
+
+class Quote(msgspec.Struct, kw_only=True):
+    quote_id: str
+    vendor_id: str
+    price: float
+    currency: str = "USD"
+    earliest_start: datetime | None = None
+    call_id: str | None = None
+    at: datetime
+
+
+class Decision(msgspec.Struct, kw_only=True):
+    decision_id: str
+    approved: bool
+    vendor_id: str | None = None
+    notes: str = ""
+    at: datetime
+
+
+class Booking(msgspec.Struct, kw_only=True):
+    booking_id: str
+    vendor_id: str
+    calendar_event_id: str
+    start: datetime
+    end: datetime
+    at: datetime
+
+
+class OutreachStep(msgspec.Struct, kw_only=True):
+    id: str
+    stage: str
+    detail: str = ""
+    vendor_id: str | None = None
+    call_id: str | None = None
+    at: datetime
+
+
+class Incident(msgspec.Struct, kw_only=True):
+    incident_id: str
+    property_id: str
+    category: str = "other"
+    severity: str = "medium"
+    description: str = ""
+    status: str = "open"
+    caller_phone: str | None = None
+    call_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    history: list[HistoryEntry] = msgspec.field(default_factory=list)
+    quotes: list[Quote] = msgspec.field(default_factory=list)
+    decision: Decision | None = None
+    booking: Booking | None = None
+    outreach: list[OutreachStep] = msgspec.field(default_factory=list)
+    recommendation: str | None = None
+
+
+class Turn(msgspec.Struct, kw_only=True):
+    turn: int
+    role: str
+    text: str
+    final: bool = True
+    interrupted: bool = False
+    at: datetime
+
+
+class Call(msgspec.Struct, kw_only=True):
+    call_id: str
+    property_id: str
+    call_type: str = "guest"
+    direction: str = "inbound"
+    from_number: str = ""
+    to_number: str = ""
+    incident_id: str | None = None
+    status: str = "in-progress"
+    live: bool = True
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    duration_s: float = 0.0
+    transcript: list[Turn] = msgspec.field(default_factory=list)
+
+
+class PropertyInfo(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    timezone: str = "UTC"
+    address: str = ""
+
+
+class VendorInfo(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    trade: str = ""
+
+
+class Snapshot(msgspec.Struct, kw_only=True):
+    """The full state one client may see, as of stream sequence ``seq``."""
+
+    seq: int
+    properties: list[PropertyInfo]
+    vendors: list[VendorInfo]
+    incidents: list[Incident]
+    calls: list[Call]
+    services: list[ServiceHeartbeat]
