@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httplib2
+from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
@@ -23,6 +24,9 @@ from services.common.settings import Settings
 log = logging.getLogger("fixline.tools.calendar")
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 HTTP_TIMEOUT_S = 10
+# googleapiclient retries 5xx/429/connection errors with a random 0..2^n s backoff. The agent is
+# on a live call and gets a retryable error anyway, so one quick retry (at most ~2 s) only.
+NUM_RETRIES = 1
 
 
 class CalendarError(Exception):
@@ -45,12 +49,17 @@ def event_id_for(incident_id: str, vendor_id: str, start: datetime) -> str:
 
 
 def load_credentials(settings: Settings) -> Credentials:
-    if settings.google_application_credentials:
+    """Service-account credentials from GOOGLE_APPLICATION_CREDENTIALS; their token_uri (from
+    the file) is where the signed JWT is exchanged for an access token."""
+    path = settings.google_application_credentials
+    if path:
         from google.oauth2 import service_account
 
-        return service_account.Credentials.from_service_account_file(
-            settings.google_application_credentials, scopes=SCOPES)
-    # Offline (the emulator) there is no account; real Google would answer 401.
+        try:
+            return service_account.Credentials.from_service_account_file(path, scopes=SCOPES)
+        except (OSError, ValueError, KeyError) as exc:  # missing, not JSON, missing fields, bad key
+            raise CalendarError(f"calendar credentials unusable ({path}): {exc}", retryable=False) from exc
+    # No account: only for an emulator with require_auth=False; real Google answers 401.
     return AnonymousCredentials()
 
 
@@ -78,12 +87,13 @@ class RepairCalendar:
         events = service.events()
         try:
             created = events.insert(calendarId=self.calendar_id, body=body, sendUpdates="none").execute(
-                http=http, num_retries=2)
+                http=http, num_retries=NUM_RETRIES)
             return CalendarEvent(created["id"], True, created.get("status", "confirmed"))
         except HttpError as exc:
             if exc.resp.status != 409:
                 raise
-        existing = events.get(calendarId=self.calendar_id, eventId=body["id"]).execute(http=http, num_retries=2)
+        existing = events.get(calendarId=self.calendar_id, eventId=body["id"]).execute(
+            http=http, num_retries=NUM_RETRIES)
         return CalendarEvent(existing["id"], False, existing.get("status", "confirmed"))
 
     async def insert_event(self, body: dict) -> CalendarEvent:
@@ -93,6 +103,13 @@ class RepairCalendar:
             status = exc.resp.status
             raise CalendarError(f"calendar refused the booking ({status}): {_reason(exc)}",
                                 retryable=status in (408, 429) or status >= 500) from exc
+        except auth_exceptions.RefreshError as exc:
+            # The token endpoint refused the service account (unknown/revoked key, wrong
+            # audience, clock skew): retrying will not help, an operator has to.
+            raise CalendarError(f"calendar credentials rejected: {_auth_reason(exc)}",
+                                retryable=bool(getattr(exc, "retryable", False))) from exc
+        except auth_exceptions.TransportError as exc:
+            raise CalendarError(f"calendar token endpoint unreachable: {exc}", retryable=True) from exc
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise CalendarError(f"calendar unreachable: {exc}", retryable=True) from exc
 
@@ -103,6 +120,10 @@ def _endpoint(url: str) -> str:
     if not url.endswith("/calendar/v3"):
         url += "/calendar/v3"
     return url + "/"
+
+
+def _auth_reason(exc: Exception) -> str:
+    return str(exc.args[0]) if exc.args else type(exc).__name__
 
 
 def _reason(exc: HttpError) -> str:

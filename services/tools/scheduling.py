@@ -79,9 +79,12 @@ async def schedule_repair(ctx: ToolContext, req: ScheduleRepair) -> RepairBooked
     if event.status == "cancelled":
         raise ToolFailure("conflict", "this visit was booked before and then cancelled in the calendar")
     booking_id = f"bk-{event_id[:32]}"
-    inserted = await _record_booking(ctx, req, booking_id, event_id, start, end)
+    await _record_booking(ctx, req, booking_id, event_id, start, end)
+    # already_booked = this call did not create the event (a retry, or a 409 for an event whose
+    # booking row was lost: that row is written now, once). Of concurrent identical calls
+    # exactly one created the event, whichever of them wrote the row.
     return RepairBooked(booking_id=booking_id, calendar_event_id=event_id, start=start, end=end,
-                        already_booked=not (event.created and inserted))
+                        already_booked=not event.created)
 
 
 async def _record_booking(ctx: ToolContext, req: ScheduleRepair, booking_id: str, event_id: str,
