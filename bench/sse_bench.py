@@ -23,13 +23,11 @@ import time
 import uuid
 
 import aiohttp
-import asyncpg
 import msgspec
 import nats
 from nats.js.api import StorageType, StreamConfig
 
-from fixline.db.migrate import ensure_database, migrate
-from fixline.db.seed import seed
+from fixline.db.provision import provision_database
 from fixline.devstack import DevStack, free_port
 from fixline_proto import encode
 from fixline_proto.events import IncidentUpdated
@@ -170,16 +168,7 @@ def _summary(latencies: list[float], clients: int, events: int, failures: int, c
 
 
 async def _database(stack: DevStack) -> str:
-    name = f"fixline_ssebench_{uuid.uuid4().hex[:8]}"
-    await ensure_database(stack.database_url, name)
-    url = stack.database_url.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
-    return url
+    return await provision_database(stack.database_url, f"fixline_ssebench_{uuid.uuid4().hex[:8]}")
 
 
 def _start_notifier(stack: DevStack, database_url: str, stream: str, prefix: str, clients: int) -> tuple:

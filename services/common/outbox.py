@@ -1,5 +1,6 @@
 """Transactional outbox: events are written in the same transaction as the rows they
-describe, and a relay publishes them to JetStream with ``Nats-Msg-Id`` = outbox id.
+describe, and a relay publishes them to JetStream with ``Nats-Msg-Id`` = the event's id
+(a UUID: outbox ids restart in every database, event ids never collide).
 
 NATS down means events wait in the table, not vanish; the stream's duplicate window turns
 a re-publish after a crash into a no-op, so every event lands exactly once. Several relays
@@ -28,8 +29,8 @@ async def add(conn: asyncpg.Connection, event: Event) -> int:
     """Queue ``event``; call inside the transaction that writes the row it describes."""
     tag = type(event).__struct_config__.tag
     outbox_id = await conn.fetchval(
-        "INSERT INTO outbox (subject, payload) VALUES ($1, $2) RETURNING id",
-        subjects.event(event.property_id, tag), encode(event),
+        "INSERT INTO outbox (subject, payload, msg_id) VALUES ($1, $2, $3) RETURNING id",
+        subjects.event(event.property_id, tag), encode(event), event.id,
     )
     await conn.execute(f"NOTIFY {CHANNEL}")
     return outbox_id
@@ -86,7 +87,7 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; return how many were published."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL"
+                "SELECT id, subject, payload, msg_id FROM outbox WHERE published_at IS NULL"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", BATCH,
             )
             if not rows:
@@ -95,7 +96,8 @@ class OutboxRelay:
             if not self.nc.is_connected:
                 raise NatsError("nats not connected")
             for row in rows:
-                await self.js.publish(row["subject"], row["payload"], headers={"Nats-Msg-Id": f"outbox-{row['id']}"})
+                msg_id = row["msg_id"] or f"outbox-{row['id']}"
+                await self.js.publish(row["subject"], row["payload"], headers={"Nats-Msg-Id": msg_id})
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                                [row["id"] for row in rows])
         self.published.inc(len(rows))

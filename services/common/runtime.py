@@ -84,6 +84,7 @@ async def serve(service: Service, settings: Settings | None = None, *,
     try:
         await _connect(service, rt)
         await service.start(rt)
+        await rt.nc.flush()  # subscriptions are registered on the server before we say "started"
         heartbeat = asyncio.create_task(_heartbeat(service, rt))
         if started:
             started.set()

@@ -90,3 +90,25 @@ async def test_a_rolled_back_write_publishes_nothing(pool, nats_url):
             await add(conn, _event(property_id, 1))
             raise RuntimeError("the row write failed")
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE subject LIKE $1", f"events.{property_id}.%") == 0
+
+
+async def test_two_databases_publishing_into_one_stream_never_collide(stack, nats_url, nc):
+    """Outbox ids restart at 1 in every database; the message id must not (it is the event id)."""
+    from fixline.db.provision import provision_database
+
+    property_id = f"px{uuid.uuid4().hex[:8]}"
+    pools = []
+    for n in range(2):
+        url = await provision_database(stack.database_url, f"fixline_outbox_{uuid.uuid4().hex[:8]}", seeded=False)
+        pools.append(await db.create_pool(url, max_size=2))
+    try:
+        for n, pool in enumerate(pools):
+            async with pool.acquire() as conn, conn.transaction():
+                await add(conn, _event(property_id, n))
+            assert await pool.fetchval("SELECT min(id) FROM outbox") == 1
+            await OutboxRelay(pool, nc).publish_pending()
+        events = await _stream_events(nc, property_id)
+        assert sorted(e.incident_id for e in events) == ["inc-0", "inc-1"]
+    finally:
+        for pool in pools:
+            await pool.close()

@@ -18,8 +18,7 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from twilio.request_validator import RequestValidator
 
-from fixline.db.migrate import ensure_database, migrate
-from fixline.db.seed import seed
+from fixline.db.provision import provision_database
 from fixline_proto import codec, encode, subjects
 from fixline_proto.commands import BridgeCapacity
 from services.common import db
@@ -34,18 +33,7 @@ P1_NUMBER = "+15550100001"
 
 @pytest.fixture(scope="session")
 async def ingress_database_url(stack) -> str:
-    base = stack.database_url
-    name = f"fixline_ingress_{uuid.uuid4().hex[:8]}"
-    await ensure_database(base, name)
-    head, _, tail = base.rpartition("/")
-    url = f"{head}/{name}" + (("?" + tail.split("?", 1)[1]) if "?" in tail else "")
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
-    return url
+    return await provision_database(stack.database_url, f"fixline_ingress_{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")

@@ -163,7 +163,7 @@ async def test_booking_creates_the_event_row_event_and_transition(tools, pool, n
 
     msg = await stream.next_msg(timeout=5)
     published = msgspec.json.decode(msg.data, type=RepairScheduled)
-    assert msg.headers["Nats-Msg-Id"].startswith("outbox-")
+    assert msg.headers["Nats-Msg-Id"] == published.id  # the event id: unique across databases
     assert (published.incident_id, published.booking_id, published.vendor_id, published.calendar_event_id,
             published.start, published.end) == (incident_id, result.booking_id, "v-plumb-2",
                                                 result.calendar_event_id, result.start, result.end)

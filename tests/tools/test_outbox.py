@@ -1,5 +1,5 @@
 """Events are never lost: with NATS down they wait in the outbox; after a restart each
-arrives exactly once (JetStream dedupes on Nats-Msg-Id = outbox id)."""
+arrives exactly once (JetStream dedupes on Nats-Msg-Id = the event id)."""
 
 import asyncio
 import contextlib
