@@ -47,6 +47,8 @@ async def _follow(http: aiohttp.ClientSession, emulator: str, sid: str, timeout_
         if status in TERMINAL:
             for line in call.get("transcript", []):
                 print(f"  {line}")
+            if call.get("recording"):
+                print(f"  what the caller heard: {call['recording']}")
             return 0 if status == "completed" else 1
         await asyncio.sleep(0.5)
     print("the call did not finish in time")
