@@ -12,8 +12,7 @@ import asyncpg
 import nats
 import pytest
 
-from fixline.db.migrate import ensure_database, migrate
-from fixline.db.seed import seed
+from fixline.db.provision import provision_database
 from fixline.devstack import DevStack
 from services.common import bus, db
 
@@ -26,26 +25,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     started.stop()
 
 
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    query = ""
-    if "?" in url:
-        query = "?" + url.split("?", 1)[1]
-    return f"{base}/{name}{query}"
-
-
 @pytest.fixture(scope="session")
 async def database_url(stack: DevStack) -> str:
     """A database of its own for this session, migrated and seeded."""
-    name = f"fixline_test_{uuid.uuid4().hex[:8]}"
-    await ensure_database(stack.database_url, name)
-    url = _with_database(stack.database_url, name)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
+    url = await provision_database(stack.database_url, f"fixline_test_{uuid.uuid4().hex[:8]}")
     os.environ["DATABASE_URL"] = url
     return url
 
@@ -62,9 +45,7 @@ async def nats_url(stack: DevStack) -> str:
 @pytest.fixture
 async def empty_database(stack: DevStack) -> AsyncIterator[str]:
     """A brand-new empty database (for migration tests)."""
-    name = f"fixline_empty_{uuid.uuid4().hex[:8]}"
-    await ensure_database(stack.database_url, name)
-    yield _with_database(stack.database_url, name)
+    yield await provision_database(stack.database_url, f"fixline_empty_{uuid.uuid4().hex[:8]}", migrated=False)
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,19 @@ class CallStreamChanged(Event, frozen=True, kw_only=True):
     error: str = ""
 
 
+class CallOutcome(Event, frozen=True, kw_only=True):
+    """How the agent's side of a call ended, from the bridge that held the media stream
+    (ingress's CallEnded says how the phone call ended)."""
+
+    call_id: str
+    outcome: str              # caller_hangup | agent_hangup | transferred | agent_unavailable_* | ...
+    duration_s: float = 0.0
+    incident_id: str | None = None
+    barge_ins: int = 0
+    handovers: int = 0
+    reconnects: int = 0
+
+
 class TranscriptTurn(Event, frozen=True, kw_only=True):
     call_id: str
     role: Literal["caller", "agent", "system"]
@@ -130,7 +143,7 @@ class OutreachProgress(Event, frozen=True, kw_only=True):
 
 
 AnyEvent = (
-    IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged
+    IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
     | VendorCodeReleased | VendorCodeRefused | OutreachProgress
 )

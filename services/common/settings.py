@@ -97,6 +97,17 @@ class Settings:
     playback_lead_ms: float = 300.0          # most agent audio Twilio may hold ahead of playback
     playback_jitter_ms: float = 100.0        # start-of-turn buffer against Gemini's bursts
     fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
+    # outreach (DBOS workflows)
+    gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
+    outreach_vendors: int = 2                # vendors phoned per incident (best rated first)
+    outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
+    outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
+    outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request
+    outreach_executor_id: str = "outreach-0"  # DBOS executor id: stable per replica (recovery is per executor)
+    outreach_app_version: str = "outreach-v1"  # DBOS application version (pinned; bump only with a migration plan)
+    outreach_dbos_database_url: str = ""     # DBOS system database; "" = <DATABASE_URL's database>_dbos
+    outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.updated
+    outreach_results_consumer: str = "outreach-results"   # durable consumer on call.ended/quote.received/decision.made
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -166,6 +177,16 @@ class Settings:
             playback_lead_ms=_env_float("PLAYBACK_LEAD_MS", 300.0),
             playback_jitter_ms=_env_float("PLAYBACK_JITTER_MS", 100.0),
             fallback_transfer_number=_env("FALLBACK_TRANSFER_NUMBER"),
+            gemini_flash_model=_env("GEMINI_FLASH_MODEL", "gemini-3.8-flash"),
+            outreach_vendors=_env_int("OUTREACH_VENDORS", 2),
+            outreach_call_timeout_s=_env_float("OUTREACH_CALL_TIMEOUT_S", 900.0),
+            outreach_result_grace_s=_env_float("OUTREACH_RESULT_GRACE_S", 10.0),
+            outreach_analysis_timeout_s=_env_float("OUTREACH_ANALYSIS_TIMEOUT_S", 20.0),
+            outreach_executor_id=_env("OUTREACH_EXECUTOR_ID", "outreach-0"),
+            outreach_app_version=_env("OUTREACH_APP_VERSION", "outreach-v1"),
+            outreach_dbos_database_url=_env("OUTREACH_DBOS_DATABASE_URL"),
+            outreach_trigger_consumer=_env("OUTREACH_TRIGGER_CONSUMER", "outreach-triggers"),
+            outreach_results_consumer=_env("OUTREACH_RESULTS_CONSUMER", "outreach-results"),
         )
 
     def secret_values(self) -> list[str]:
@@ -180,8 +201,9 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             view[f.name] = ("<set>" if value else "<unset>") if f.name in SECRET_SETTINGS else value
-        if self.database_url:
-            view["database_url"] = _without_password(self.database_url)
+        for name in ("database_url", "outreach_dbos_database_url"):
+            if getattr(self, name):
+                view[name] = _without_password(getattr(self, name))
         return view
 
 

@@ -1,19 +1,54 @@
-"""Wiring of the outreach service."""
+"""Wiring of the outreach service: DBOS (durable workflows) + two JetStream consumers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from services.common.runtime import Runtime
+
+from . import analysis, engine
+from .context import OutreachContext, install
+from .triggers import Consumer, IncidentTrigger, ResultRouter
+
+log = logging.getLogger("fixline.outreach")
 
 
 class OutreachService:
     name = "outreach"
     needs_database = True
 
+    def __init__(self) -> None:
+        self.consumers: list[Consumer] = []
+        self.tasks: list[asyncio.Task] = []
+        self.ctx: OutreachContext | None = None
+        self.suspended = 0  # workflows left PENDING at the last drain (they resume at the next start)
+
     def setup(self, rt: Runtime) -> None:
         pass
 
     async def start(self, rt: Runtime) -> None:
-        pass
+        assert rt.nc is not None and rt.pool is not None
+        self.ctx = OutreachContext(pool=rt.pool, nc=rt.nc, js=rt.nc.jetstream(timeout=5.0), settings=rt.settings,
+                                   gemini=analysis.make_client(rt.settings))
+        install(self.ctx)
+        engine.launch(rt.settings)
+        try:
+            self.consumers = [IncidentTrigger(self.ctx), ResultRouter(self.ctx)]
+            subs = [await consumer.subscribe() for consumer in self.consumers]
+        except BaseException:
+            await engine.shutdown()
+            install(None)
+            raise
+        for consumer, sub in zip(self.consumers, subs):
+            self.tasks.append(asyncio.create_task(consumer.run(sub), name=f"outreach-{consumer.durable}"))
 
     async def drain(self, rt: Runtime) -> None:
-        pass
+        for consumer in self.consumers:
+            consumer.stop()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(task, 5)
+        self.suspended = await engine.shutdown()
+        install(None)

@@ -20,6 +20,7 @@ EVENTS = [
     e.CallStatusChanged(**BASE, call_id="call-1", status="ringing", sequence=1),
     e.CallEnded(**BASE, call_id="call-1", reason="completed", duration_s=42.5),
     e.CallStreamChanged(**BASE, call_id="call-1", stream_event="stream-started", stream_sid="MZ1"),
+    e.CallOutcome(**BASE, call_id="call-1", outcome="agent_hangup", duration_s=61.2, barge_ins=1, handovers=1),
     e.TranscriptTurn(**BASE, call_id="call-1", role="agent", text="Hello, this is Fixline.", turn=0),
     e.QuoteReceived(**BASE, incident_id="inc-1", quote_id="q-1", vendor_id="v-plumb-1", price=180.0,
                     earliest_start=AT),

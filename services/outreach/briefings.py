@@ -1,0 +1,48 @@
+"""What the agent is told before each outbound call (DialCall.briefing, spoken by the bridge's
+persona): plain sentences, no secrets (never the access code)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def local_time(iso: str, timezone: str) -> str:
+    """``2026-05-02T16:00:00+00:00`` -> ``Saturday 2 May 2026, 09:00 (America/Los_Angeles)``."""
+    try:
+        when = datetime.fromisoformat(iso).astimezone(ZoneInfo(timezone))
+    except (ValueError, ZoneInfoNotFoundError):
+        return iso
+    return f"{when:%A} {when.day} {when:%B %Y, %H:%M} ({timezone})"
+
+
+def vendor(job: dict, vendor: dict) -> str:
+    return (f"You are calling {vendor['name']} for a {job['category']} repair quote "
+            f"(severity {job['severity']}) at {job['property_name']}, {job['address']}. "
+            f"Problem: {job['description']} "
+            f"Ask for a total price and the earliest date and time they can come, then record the quote "
+            f"with record_quote (incident_id {job['incident_id']}, vendor_id {vendor['id']}).")
+
+
+def _quote_line(q: dict) -> str:
+    when = f", earliest start {q['earliest_start']}" if q.get("earliest_start") else ""
+    return f"- {q['vendor_name']} (vendor_id {q['vendor_id']}): {q['price']:.2f} {q.get('currency', 'USD')}{when}"
+
+
+def landlord(job: dict, quotes: list[dict], recommendation: dict) -> str:
+    chosen = next(q for q in quotes if q["vendor_id"] == recommendation["vendor_id"])
+    return "\n".join([
+        f"You are calling {job.get('landlord_name') or 'the landlord'} about {job['property_name']}: "
+        f"{job['description']} ({job['category']}, severity {job['severity']}).",
+        "Quotes:", *map(_quote_line, quotes),
+        f"Recommendation: {chosen['vendor_name']} (vendor_id {chosen['vendor_id']}) - {recommendation['reason']}",
+        f"Ask whether to book it. Record the answer with record_decision (incident_id {job['incident_id']}; "
+        "approved true with the vendor_id they approve, or approved false).",
+    ])
+
+
+def guest(job: dict, booking: dict, vendor_name: str) -> str:
+    return (f"You are calling the guest at {job['property_name']} back about: {job['description']} "
+            f"The repair is booked: {vendor_name} will come on {local_time(booking['start'], job['timezone'])} "
+            f"(until {local_time(booking['end'], job['timezone'])}, booking {booking['booking_id']}). "
+            "Tell them when to expect the visit, apologise for the trouble and ask if they need anything else.")

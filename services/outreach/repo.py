@@ -1,0 +1,63 @@
+"""SQL of the outreach service: the job to do (read-only on incidents, vendors, landlords)
+and the calls it placed (``outreach_calls``), used to route call results to workflows."""
+
+from __future__ import annotations
+
+import asyncpg
+
+# Incident category -> vendor trade; anything else goes to general repairs.
+TRADES = {"plumbing": "plumbing", "electrical": "electrical", "hvac": "hvac", "appliance": "appliance",
+          "locks": "locks", "internet": "internet"}
+GENERAL_TRADE = "other"
+
+
+def trade_for(category: str) -> str:
+    return TRADES.get(category, GENERAL_TRADE)
+
+
+async def load_incident(conn: asyncpg.Connection, incident_id: str) -> dict | None:
+    row = await conn.fetchrow(
+        "SELECT i.id AS incident_id, i.property_id, i.category, i.severity, i.description, i.caller_phone,"
+        " i.status, p.name AS property_name, p.address, p.timezone,"
+        " l.id AS landlord_id, l.name AS landlord_name, l.phone AS landlord_phone"
+        " FROM incidents i JOIN properties p ON p.id = i.property_id"
+        " LEFT JOIN property_landlords pl ON pl.property_id = p.id"
+        " LEFT JOIN landlords l ON l.id = pl.landlord_id WHERE i.id = $1", incident_id)
+    return dict(row) if row else None
+
+
+async def pick_vendors(conn: asyncpg.Connection, category: str, property_id: str, limit: int) -> list[dict]:
+    """Best rated first among the vendors of the trade serving the property; general repairs
+    when the trade has nobody there."""
+    for trade in dict.fromkeys([trade_for(category), GENERAL_TRADE]):
+        rows = await conn.fetch(
+            "SELECT id, name, phone, rating::float AS rating FROM vendors"
+            " WHERE trade = $1 AND $2 = ANY(service_area) ORDER BY rating DESC, id LIMIT $3",
+            trade, property_id, limit)
+        if rows:
+            return [dict(r) for r in rows]
+    return []
+
+
+async def remember_call(conn: asyncpg.Connection, *, call_id: str, workflow_id: str, incident_id: str,
+                        kind: str, vendor_id: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO outreach_calls (call_id, workflow_id, incident_id, kind, vendor_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_id) DO NOTHING",
+        call_id, workflow_id, incident_id, kind, vendor_id)
+
+
+async def workflow_for_call(conn: asyncpg.Connection, call_id: str) -> str | None:
+    return await conn.fetchval("SELECT workflow_id FROM outreach_calls WHERE call_id = $1", call_id)
+
+
+async def workflow_for_vendor(conn: asyncpg.Connection, incident_id: str, vendor_id: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT workflow_id FROM outreach_calls WHERE incident_id = $1 AND kind = 'vendor' AND vendor_id = $2"
+        " ORDER BY created_at DESC LIMIT 1", incident_id, vendor_id)
+
+
+async def workflow_for_landlord(conn: asyncpg.Connection, incident_id: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT workflow_id FROM outreach_calls WHERE incident_id = $1 AND kind = 'landlord'"
+        " ORDER BY created_at DESC LIMIT 1", incident_id)

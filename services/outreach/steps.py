@@ -1,0 +1,138 @@
+"""DBOS steps: every side effect of an outreach workflow. Steps are at-least-once (a crash
+between the effect and its checkpoint runs it again), so each effect is idempotent:
+JetStream dedupes on ``Nats-Msg-Id = <workflow id>:<step id>``, ingress dials a call id once,
+the tools are idempotent (deterministic calendar ids, state-machine transitions)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from dbos import DBOS
+
+from fixline_proto import encode, subjects
+from fixline_proto.codec import TOOL_RESULT_DECODER
+from fixline_proto.commands import DialCall
+from fixline_proto.events import OutreachProgress
+from fixline_proto.tools import (IncidentStatusChanged, RepairBooked, ScheduleRepair, ToolError, ToolRequest,
+                                 UpdateIncidentStatus)
+
+from . import analysis, repo
+from .context import current
+
+log = logging.getLogger("fixline.outreach.steps")
+TOOL_TIMEOUT_S = 15.0
+# Bus/database hiccups: retry for a few minutes before the workflow gives up (ERROR, resumable).
+RETRY = {"retries_allowed": True, "max_attempts": 8, "interval_seconds": 0.5, "backoff_rate": 2.0}
+
+
+class ToolUnavailable(Exception):
+    """A retryable tool error: the step is retried."""
+
+
+def _msg_id() -> str:
+    return f"{DBOS.workflow_id}:{DBOS.step_id}"
+
+
+@DBOS.step()
+async def clock() -> float:
+    """Wall-clock time, checkpointed: a replay sees the same value."""
+    return time.time()
+
+
+@DBOS.step(**RETRY)
+async def load_job(incident_id: str) -> dict | None:
+    ctx = current()
+    async with ctx.pool.acquire() as conn:
+        job = await repo.load_incident(conn, incident_id)
+        if job is None:
+            return None
+        job["vendors"] = await repo.pick_vendors(conn, job["category"], job["property_id"],
+                                                 max(1, ctx.settings.outreach_vendors))
+    return job
+
+
+@DBOS.step(**RETRY)
+async def progress(property_id: str, incident_id: str, stage: str, detail: str = "",
+                   vendor_id: str | None = None, call_id: str | None = None) -> None:
+    msg_id = _msg_id()
+    event = OutreachProgress(id=msg_id, property_id=property_id, incident_id=incident_id, stage=stage,
+                             detail=detail[:500], vendor_id=vendor_id, call_id=call_id)
+    await current().js.publish(subjects.event(property_id, "outreach.progress"), encode(event),
+                               headers={"Nats-Msg-Id": msg_id})
+
+
+@DBOS.step(**RETRY)
+async def place_call(spec: dict) -> None:
+    """Remember where the call's results go, then ask ingress to dial (once per call id)."""
+    ctx = current()
+    async with ctx.pool.acquire() as conn:
+        await repo.remember_call(conn, call_id=spec["call_id"], workflow_id=DBOS.workflow_id,
+                                 incident_id=spec["incident_id"], kind=spec["kind"], vendor_id=spec.get("vendor_id"))
+    command = DialCall(call_id=spec["call_id"], call_type=spec["kind"], property_id=spec["property_id"],
+                       to_number=spec["to_number"], incident_id=spec["incident_id"],
+                       vendor_id=spec.get("vendor_id"), briefing=spec["briefing"])
+    ack = await ctx.js.publish(subjects.CALLS_DIAL, encode(command), headers={"Nats-Msg-Id": _msg_id()})
+    log.info("dial requested", extra={"call_id": spec["call_id"], "call_type": spec["kind"],
+                                      "incident_id": spec["incident_id"], "duplicate": ack.duplicate})
+
+
+async def _tool(request: ToolRequest) -> object:
+    name = type(request).__struct_config__.tag
+    reply = await current().nc.request(subjects.tool(name), encode(request), timeout=TOOL_TIMEOUT_S)
+    result = TOOL_RESULT_DECODER.decode(reply.data)
+    if isinstance(result, ToolError) and (result.retryable or result.code in ("unavailable", "timeout", "internal")):
+        raise ToolUnavailable(f"{name}: {result.code}: {result.message}")
+    return result
+
+
+@DBOS.step(**RETRY)
+async def set_incident_status(incident_id: str, status: str, note: str) -> str:
+    """Move the incident; an illegal transition (already moved, or cancelled) is reported, not retried."""
+    result = await _tool(UpdateIncidentStatus(incident_id=incident_id, status=status, note=note[:1000]))
+    if isinstance(result, IncidentStatusChanged):
+        return result.status
+    assert isinstance(result, ToolError)
+    log.warning("incident status not changed", extra={"incident_id": incident_id, "error": result.message})
+    return f"unchanged: {result.message}"
+
+
+@DBOS.step(**RETRY)
+async def start_time(earliest_start: str | None) -> str:
+    """The vendor's earliest slot, or tomorrow on the hour when it is unknown or already past."""
+    now = datetime.now(UTC)
+    if earliest_start:
+        start = datetime.fromisoformat(earliest_start)
+        if start > now + timedelta(minutes=2):
+            return start.isoformat()
+    return (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+@DBOS.step(**RETRY)
+async def book_repair(job: dict, vendor_id: str, start: str) -> dict:
+    """schedule_repair through the tools service (the calendar event id is deterministic)."""
+    result = await _tool(ScheduleRepair(incident_id=job["incident_id"], vendor_id=vendor_id,
+                                        property_id=job["property_id"], start=datetime.fromisoformat(start)))
+    if isinstance(result, RepairBooked):
+        return {"booking_id": result.booking_id, "calendar_event_id": result.calendar_event_id,
+                "start": result.start.isoformat(), "end": result.end.isoformat()}
+    assert isinstance(result, ToolError)
+    return {"error": f"{result.code}: {result.message}"}
+
+
+class GeminiOff(Exception):
+    """No GEMINI_API_KEY: analysis falls back at once."""
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    return not isinstance(error, (GeminiOff, analysis.UnusableAnswer))
+
+
+@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=0.5, backoff_rate=2.0,
+           should_retry=_worth_retrying)
+async def ask_gemini(job: dict, quotes: list[dict]) -> dict:
+    ctx = current()
+    if ctx.gemini is None:
+        raise GeminiOff("no GEMINI_API_KEY: quote analysis by Gemini is off")
+    return await analysis.ask_gemini(ctx.gemini, ctx.settings.gemini_flash_model, job, quotes)

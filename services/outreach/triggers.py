@@ -1,0 +1,139 @@
+"""NATS consumers of the outreach service (durable JetStream pull consumers on EVENTS).
+
+- ``IncidentTrigger``: an incident moved to ``awaiting_quotes`` starts ``outreach:<incident>``
+  (the workflow id makes a redelivery a no-op); acked once DBOS recorded the start.
+- ``ResultRouter``: CallEnded / QuoteReceived / DecisionMade of a call outreach placed become
+  ``DBOS.send_async(<call's workflow>, ..., idempotency_key=<event id>)``; acked after the send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from dbos import DBOS, SetWorkflowID
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from fixline_proto import subjects
+from fixline_proto.codec import EVENT_DECODER
+from fixline_proto.events import CallEnded, DecisionMade, IncidentUpdated, QuoteReceived
+
+from . import repo, workflows
+from .context import OutreachContext
+
+log = logging.getLogger("fixline.outreach.triggers")
+ACK_WAIT_S = 30.0
+BATCH = 20
+
+
+def _event_subject(event_type: str) -> str:
+    return subjects.event("*", event_type)
+
+
+class Consumer:
+    """A durable pull consumer; ``handle`` returns normally to ack, raises to redeliver later.
+    New consumers start at new messages: outreach acts on what happens once it is deployed."""
+
+    name_setting: str
+    filters: list[str]
+
+    def __init__(self, ctx: OutreachContext) -> None:
+        self.ctx = ctx
+        self._stopping = asyncio.Event()
+
+    @property
+    def durable(self) -> str:
+        return getattr(self.ctx.settings, self.name_setting)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def subscribe(self):
+        config = ConsumerConfig(ack_wait=ACK_WAIT_S, deliver_policy=DeliverPolicy.NEW, filter_subjects=self.filters,
+                                max_ack_pending=1000)
+        return await self.ctx.js.pull_subscribe("", durable=self.durable, stream=subjects.EVENTS_STREAM, config=config)
+
+    async def run(self, sub) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(BATCH, timeout=1.0)
+                except (NatsTimeoutError, asyncio.TimeoutError):
+                    continue
+                except Exception as exc:  # NATS reconnecting: keep the consumer alive
+                    log.warning("fetch failed; retrying", extra={"consumer": self.durable, "error": str(exc)})
+                    await asyncio.sleep(1.0)
+                    continue
+                for msg in msgs:  # in stream order: a quote is routed before the hang-up after it
+                    await self._process(msg)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _process(self, msg: Msg) -> None:
+        try:
+            event = EVENT_DECODER.decode(msg.data)
+        except msgspec.DecodeError as exc:
+            log.error("dropping malformed event", extra={"subject": msg.subject, "error": str(exc)})
+            await msg.term()
+            return
+        try:
+            await self.handle(event)
+        except Exception:
+            log.exception("event handling failed; it will be redelivered", extra={"subject": msg.subject})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=min(2.0 ** msg.metadata.num_delivered, 30.0))
+            return
+        with contextlib.suppress(Exception):
+            await msg.ack()
+
+    handle: Callable[..., Awaitable[None]]
+
+
+class IncidentTrigger(Consumer):
+    name_setting = "outreach_trigger_consumer"
+    filters = [_event_subject("incident.updated")]
+
+    async def handle(self, event: object) -> None:
+        if not isinstance(event, IncidentUpdated) or event.status != "awaiting_quotes":
+            return
+        s = self.ctx.settings
+        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s}
+        with SetWorkflowID(workflows.workflow_id(event.incident_id)):
+            await DBOS.start_workflow_async(workflows.outreach, event.incident_id, opts)
+        log.info("outreach started", extra={"incident_id": event.incident_id})
+
+
+class ResultRouter(Consumer):
+    name_setting = "outreach_results_consumer"
+    filters = [_event_subject(t) for t in ("call.ended", "quote.received", "decision.made")]
+
+    async def handle(self, event: object) -> None:
+        async with self.ctx.pool.acquire() as conn:
+            target, message = await _route(conn, event)
+        if target is None:
+            return  # not a call outreach placed
+        await DBOS.send_async(target, message, workflows.RESULT_TOPIC, idempotency_key=event.id)
+        log.info("call result delivered", extra={"workflow_id": target, "result": message["kind"]})
+
+
+async def _route(conn, event: object) -> tuple[str | None, dict]:
+    if isinstance(event, CallEnded):
+        return await repo.workflow_for_call(conn, event.call_id), {"kind": "call_ended", "reason": event.reason}
+    if isinstance(event, QuoteReceived):
+        target = (await repo.workflow_for_call(conn, event.call_id) if event.call_id else None) \
+            or await repo.workflow_for_vendor(conn, event.incident_id, event.vendor_id)
+        start = event.earliest_start.astimezone(UTC).isoformat() if event.earliest_start else None
+        return target, {"kind": "quote", "quote_id": event.quote_id, "vendor_id": event.vendor_id,
+                        "price": event.price, "currency": event.currency, "earliest_start": start}
+    if isinstance(event, DecisionMade):
+        return await repo.workflow_for_landlord(conn, event.incident_id), {
+            "kind": "decision", "decision_id": event.decision_id, "approved": event.approved,
+            "vendor_id": event.vendor_id, "notes": event.notes}
+    return None, {}
