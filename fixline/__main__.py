@@ -58,7 +58,7 @@ async def run(state_dir: Path) -> None:
         base = os_env()
         async with offline_world(base, state_dir) as (emulated, banner):
             env = service_env(base, {**stack.env(), **emulated})
-            env.update(local_defaults(env, DEFAULT_PORTS))
+            env.update(local_defaults(env, service_ports(env)))
             for line in banner:
                 print(f"[fixline] {line}", flush=True)
             write_run_file(state_dir, env)
@@ -69,8 +69,12 @@ async def run(state_dir: Path) -> None:
         print("[fixline] stopped", flush=True)
 
 
+def service_ports(env: dict[str, str]) -> dict[str, int]:
+    return {name: int(env.get(f"{name.upper()}_PORT") or port) for name, port in DEFAULT_PORTS.items()}
+
+
 def _print_next_steps(env: dict[str, str]) -> None:
-    notifier = f"http://127.0.0.1:{DEFAULT_PORTS['notifier']}"
+    notifier = f"http://127.0.0.1:{service_ports(env)['notifier']}"
     print(f"[fixline] dashboard: {notifier}/login?token={env.get('DASHBOARD_TOKEN', '')}", flush=True)
     if env.get("FIXLINE_TWILIO_EMULATOR_URL"):
         print("[fixline] simulate a guest call:  make call   (in another terminal)", flush=True)

@@ -75,9 +75,11 @@ class EmbeddedNats:
             f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
             f'jetstream {{ store_dir: "{self.state_dir / "js"}", sync_interval: always }}\n'
         )
+        # Its own session: a Ctrl-C in the terminal must not stop the bus before the
+        # services that drain through it; whoever started it stops it last.
         self.process = subprocess.Popen(
             [binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-            stderr=open(self.state_dir / "nats.log", "ab"),
+            stderr=open(self.state_dir / "nats.log", "ab"), start_new_session=True,
         )
         _wait_until(self._healthy, 10, "nats-server")
         return self

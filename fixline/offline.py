@@ -59,6 +59,8 @@ async def offline_world(env: dict[str, str], state_dir: Path) -> AsyncIterator[t
                 GeminiEmulator("guest", selector=persona_scenario, tls_dir=str(emu_dir / "tls")))
             added.update(GEMINI_API_KEY=gemini.api_key, GEMINI_BASE_URL=gemini.base_url,
                          GEMINI_CA_FILE=gemini.ca_file, SSL_CERT_FILE=gemini.ca_file)
+            # The emulator's embeddings are synthetic; offline search uses the local model.
+            added.setdefault("EMBEDDING_PROVIDER", env.get("EMBEDDING_PROVIDER") or "local")
             banner.append(f"gemini emulator   {gemini.base_url}")
         if wanted["twilio"]:
             twilio = await stack.enter_async_context(
