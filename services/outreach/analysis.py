@@ -5,10 +5,11 @@ something unusable."""
 from __future__ import annotations
 
 import json
-import ssl
+
 
 from pydantic import BaseModel, Field
 
+from services.common import gemini
 from services.common.settings import Settings
 
 SYSTEM_INSTRUCTION = (
@@ -31,18 +32,7 @@ def make_client(settings: Settings):
     """A google-genai client for REST calls, or None without an API key (fallback only)."""
     if not settings.gemini_api_key:
         return None
-    from google import genai
-    from google.genai import types
-
-    options: dict = {"api_version": settings.gemini_api_version,
-                     "timeout": int(settings.outreach_analysis_timeout_s * 1000)}  # milliseconds
-    if settings.gemini_base_url:
-        options["base_url"] = settings.gemini_base_url
-    if settings.gemini_ca_file:
-        ctx = ssl.create_default_context(cafile=settings.gemini_ca_file)
-        options["client_args"] = {"verify": ctx}
-        options["async_client_args"] = {"ssl": ctx, "verify": ctx}
-    return genai.Client(api_key=settings.gemini_api_key, http_options=types.HttpOptions(**options))
+    return gemini.make_client(settings, timeout_s=settings.outreach_analysis_timeout_s)
 
 
 def prompt(job: dict, quotes: list[dict]) -> str:
