@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-
 from pydantic import BaseModel, Field
 
 from services.common import gemini

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from services.common import gemini
 from services.common.settings import Settings
 
