@@ -64,7 +64,7 @@ class MediaStream:
         headers = {"X-Twilio-Signature": emu.signer.sign(self.spec.url, {}),
                    "User-Agent": "Twilio.TmeWs/1.0"}
         try:
-            self._ws = await emu.http.ws_connect(self.spec.url, headers=headers, ssl=emu.stream_ssl,
+            self._ws = await emu.http.ws_connect(self.spec.url, headers=headers, ssl=emu.stream_ssl or True,
                                                  timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                                                  autoping=True)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
