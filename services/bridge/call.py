@@ -1,0 +1,284 @@
+"""One call's lifecycle as a state object: Twilio media in, Gemini Live out and back.
+
+    Twilio ws ──media──► InboundAudio ──► GeminiLink ──► Gemini Live
+    Twilio ws ◄─media/mark/clear── Playback ◄── OutboundAudio ◄── model audio
+                                    toolCall ──► ToolsDispatcher ──► NATS tools.<name>
+
+The call owns one of each per-call component; process concerns (admission, capacity,
+drain) are in server.py. Ending the call (goodbye, transfer, fallback, operator
+commands) is in ending.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import WSMsgType, web
+from google import genai
+from google.genai import types
+from nats.aio.client import Client as NATS
+
+from fixline_proto.events import CallOutcome
+from services.common.logs import log_context
+from services.common.settings import Settings
+
+from . import personas
+from .audio import InboundAudio, OutboundAudio
+from .audio.g711 import audioop
+from .call_control import ControlSubscription, TwilioRest
+from .codecs import twilio as wire
+from .ending import Ending
+from .events_out import EventSink
+from .gemini_session import GeminiLink
+from .live_config import LiveOptions, live_config
+from .live_fast import AudioChunk
+from .metrics import BridgeMetrics
+from .personas import CallContext
+from .playback import Playback
+from .tool_schema import END_CALL, TRANSFER
+from .tools_dispatch import ToolsDispatcher
+from .transcript import Transcript
+
+log = logging.getLogger("fixline.bridge.call")
+SPEECH_RMS = 500          # ≈ -36 dBFS: caller speech, for turn latency and turn boundaries
+CALLER_QUIET_S = 0.3
+MAX_BAD_MESSAGES = 50     # consecutive undecodable messages before the stream is closed
+DTMF_IDLE_S = 1.0
+
+
+@dataclass
+class CallDeps:
+    """What every call shares with its process."""
+
+    settings: Settings
+    metrics: BridgeMetrics
+    nc: NATS
+    sink: EventSink
+    gemini: genai.Client
+    twilio: TwilioRest
+    options: LiveOptions
+
+
+class Call:
+    def __init__(self, ctx: CallContext, ws: web.WebSocketResponse, deps: CallDeps) -> None:
+        self.ctx, self.ws, self.deps = ctx, ws, deps
+        s, m = deps.settings, deps.metrics
+        self.metrics = m
+        self.inbound = InboundAudio(deps.options.inbound_rate)
+        self.outbound = OutboundAudio()
+        self.playback = Playback(self._send_twilio, ctx.stream_sid, lead_ms=s.playback_lead_ms,
+                                 jitter_ms=s.playback_jitter_ms, on_frames_sent=m.frames_out.inc,
+                                 on_turn_audio=self._on_turn_audio)
+        self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
+        self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
+                               mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts)
+        self.ending = Ending(self)
+        self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
+                                     non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
+                                     bridge_handlers={END_CALL: self.ending.end_call_tool,
+                                                      TRANSFER: self.ending.transfer_tool})
+        self.control = ControlSubscription(deps.nc, ctx.call_id, self.ending.on_command)
+        self.started = time.monotonic()
+        self.model_speaking = False
+        self.turn_flushed = False
+        self.caller_last_speech = 0.0
+        self.caller_spoke = False
+        self.bad_in_a_row = 0
+        self._dtmf: list[str] = []
+        self._dtmf_timer: asyncio.TimerHandle | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> str:
+        with log_context(call_id=self.ctx.call_id, incident_id=self.ctx.incident_id or None):
+            self.link.start()  # as early as possible: Gemini connects while the caller talks
+            self._tasks.append(asyncio.create_task(self.playback.run()))
+            await self.control.start()
+            reason = "stream_closed"
+            try:
+                reason = await self._read_twilio()
+            finally:
+                reason = self.ending.reason or reason
+                await self._shutdown(reason)
+            return reason
+
+    async def _shutdown(self, reason: str) -> None:
+        self.playback.close()
+        self.transcript.close_caller()
+        if self.transcript.agent.text:
+            self.transcript.agent_interrupted(self.playback.heard_ms())
+        await self.ending.cancel()
+        await self.link.close()
+        await self.tools.close()
+        await self.control.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        duration = round(time.monotonic() - self.started, 3)
+        self.deps.sink.emit(CallOutcome(property_id=self.ctx.property_id, call_id=self.ctx.call_id, outcome=reason,
+                                        duration_s=duration, incident_id=self.ctx.incident_id or None,
+                                        barge_ins=self.playback.clears, handovers=self.link.handovers,
+                                        reconnects=self.link.reconnects),
+                            f"{self.ctx.call_id}:call.outcome")
+        log.info("call ended", extra={"reason": reason, "duration_s": duration})
+
+    async def close_stream(self) -> None:
+        if not self.ws.closed:
+            await self.ws.close()
+
+    # ------------------------------------------------------------------ Twilio side
+
+    async def _read_twilio(self) -> str:
+        async for msg in self.ws:
+            if msg.type == WSMsgType.TEXT:
+                outcome = await self._on_twilio_text(msg.data)
+                if outcome:
+                    return outcome
+            elif msg.type == WSMsgType.BINARY:
+                self._bad("binary")
+            else:
+                break
+        if self.ws.close_code == 1009 or isinstance(self.ws.exception(), Exception):
+            self.metrics.bad_messages.labels("oversized_or_protocol").inc()
+            return "protocol_error"
+        return "stream_closed"
+
+    async def _on_twilio_text(self, data: str) -> str | None:
+        try:
+            msg = wire.decode(data)
+        except wire.TwilioCodecError:
+            return self._bad("malformed")
+        self.bad_in_a_row = 0
+        if isinstance(msg, wire.Media):
+            await self._on_media(msg.media.payload)
+        elif isinstance(msg, wire.Mark):
+            self.playback.on_mark(msg.mark.name)
+        elif isinstance(msg, wire.Dtmf):
+            self._on_dtmf(msg.dtmf.digit)
+        elif isinstance(msg, wire.Stop):
+            return "caller_hangup"
+        return None
+
+    def _bad(self, reason: str) -> str | None:
+        self.metrics.bad_messages.labels(reason).inc()
+        self.bad_in_a_row += 1
+        if self.bad_in_a_row == 1:
+            log.warning("bad Twilio message ignored", extra={"reason": reason})
+        return "protocol_error" if self.bad_in_a_row >= MAX_BAD_MESSAGES else None
+
+    async def _on_media(self, ulaw: bytes) -> None:
+        t0 = time.perf_counter()
+        self.metrics.frames_in.inc()
+        pcm = self.inbound.process(ulaw)
+        if audioop.rms(pcm, 2) > SPEECH_RMS:
+            self.caller_last_speech, self.caller_spoke = time.monotonic(), True
+        await self.link.send_audio(pcm)
+        self.metrics.forward_latency.labels("in").observe(time.perf_counter() - t0)
+
+    def _on_dtmf(self, digit: str) -> None:
+        self._dtmf.append(digit[:1])
+        if self._dtmf_timer:
+            self._dtmf_timer.cancel()
+        delay = 0.0 if digit == "#" else DTMF_IDLE_S
+        self._dtmf_timer = asyncio.get_running_loop().call_later(delay, self._flush_dtmf)
+
+    def _flush_dtmf(self) -> None:
+        digits, self._dtmf = "".join(self._dtmf), []
+        if digits:
+            self._tasks.append(asyncio.create_task(self.link.send_text(personas.dtmf_text(digits))))
+
+    async def _send_twilio(self, text: str) -> None:
+        if self.ws.closed:
+            return
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await self.ws.send_str(text)
+
+    def _on_turn_audio(self) -> None:
+        """First agent audio of a turn goes out: turn latency from the caller's last speech."""
+        if self.caller_spoke and self.caller_last_speech:
+            self.metrics.turn_latency.observe(time.monotonic() - self.caller_last_speech)
+        self.caller_spoke = False
+
+    # ------------------------------------------------------------------ Gemini side (LinkHandler)
+
+    def _build_config(self, handle: str | None, reconnect: bool) -> types.LiveConnectConfig:
+        note = personas.resume_note(self.transcript.tail()) if reconnect and handle is None else ""
+        return live_config(self.deps.options, self.ctx, handle, note)
+
+    async def on_connected(self, resumed: bool, first: bool) -> None:
+        log.info("Gemini Live session open", extra={"resumed": resumed, "first": first})
+        if first:
+            await self.link.send_text(personas.KICKOFF_TEXT)
+
+    async def on_fatal(self, reason: str) -> None:
+        await self.ending.fallback(reason)
+
+    def at_turn_boundary(self) -> bool:
+        caller_quiet = time.monotonic() - self.caller_last_speech > CALLER_QUIET_S
+        return not self.model_speaking and not self.playback.speaking and not self.tools.pending and caller_quiet
+
+    def on_audio(self, chunk: AudioChunk) -> None:
+        """The hot path: a model-audio frame (see live_fast)."""
+        for pcm in chunk.pcm:
+            self._agent_audio(pcm)
+        if chunk.text:
+            self.transcript.agent_text(chunk.text)
+
+    async def on_message(self, msg: types.LiveServerMessage) -> None:
+        if msg.tool_call and msg.tool_call.function_calls:
+            if not self.deps.options.non_blocking:
+                await self.link.set_audio_gate(True)  # BLOCKING models close 1008 on audio meanwhile
+            self.tools.on_tool_call(msg.tool_call.function_calls)
+        if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
+            self.tools.cancel(msg.tool_call_cancellation.ids)
+        sc = msg.server_content
+        if sc is None:
+            return
+        if sc.interrupted:
+            await self._barge_in()
+        if sc.model_turn and sc.model_turn.parts:
+            for part in sc.model_turn.parts:
+                if part.inline_data and part.inline_data.data:
+                    self._agent_audio(part.inline_data.data)
+        if sc.output_transcription and sc.output_transcription.text:
+            self.transcript.agent_text(sc.output_transcription.text)
+        if sc.input_transcription:
+            self.transcript.caller_text(sc.input_transcription.text or "", bool(sc.input_transcription.finished))
+        if sc.generation_complete or sc.turn_complete:
+            self._flush_turn()
+        if sc.turn_complete:
+            self.transcript.agent_complete()
+            self.model_speaking, self.turn_flushed = False, False
+
+    def _agent_audio(self, pcm24k: bytes) -> None:
+        t0 = time.perf_counter()
+        self.model_speaking, self.turn_flushed = True, False
+        self.transcript.agent_audio(self.playback.timeline_end_ms, len(pcm24k) / 48)
+        self.playback.enqueue(self.outbound.process(pcm24k))
+        self.metrics.forward_latency.labels("out").observe(time.perf_counter() - t0)
+
+    def _flush_turn(self) -> None:
+        if not self.turn_flushed:
+            self.turn_flushed = True
+            self.playback.enqueue(self.outbound.flush())
+            self.playback.end_of_turn()
+
+    async def _barge_in(self) -> None:
+        t0 = time.perf_counter()
+        heard = await self.playback.interrupt()  # clear first, always
+        self.metrics.barge_in_latency.observe(time.perf_counter() - t0)
+        self.outbound.reset()
+        heard_text = self.transcript.agent_interrupted(heard)
+        self.model_speaking, self.turn_flushed = False, False
+        log.info("barge-in", extra={"heard_ms": round(heard), "heard_chars": len(heard_text)})
+
+    async def _respond_tool(self, response: types.FunctionResponse) -> None:
+        await self.link.send_tool_response(response)
+        others = [cid for cid in self.tools.running if cid != response.id]
+        if not self.deps.options.non_blocking and not others:
+            await self.link.set_audio_gate(False)

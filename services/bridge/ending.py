@@ -1,0 +1,148 @@
+"""How a call ends: goodbye then hang-up, transfer to a human, operator commands, and the
+apology fallback when Gemini cannot be recovered.
+
+The rule throughout: the caller hears the last words before the line changes. We wait
+until the model has stopped generating and every frame sent has played (marks), and only
+then ask Twilio (REST) to hang up or redirect the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from fixline_proto.commands import AnyCallControl, HangUp, Say, Transfer
+
+from .call_control import transfer_twiml
+from .fallback import prompt_frames
+from .tools_dispatch import error_response
+
+if TYPE_CHECKING:
+    from .call import Call
+
+log = logging.getLogger("fixline.bridge.ending")
+QUIET_SETTLE_S = 0.6      # no model audio for this long = the goodbye is complete
+QUIET_TIMEOUT_S = 15.0
+CLOSE_GRACE_S = 3.0       # Twilio stops the stream itself after a hang-up; close it if not
+
+
+class Ending:
+    def __init__(self, call: "Call") -> None:
+        self.call = call
+        self.reason: str | None = None
+        self.hung_up_at: float | None = None
+        self._task: asyncio.Task | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.reason is not None
+
+    # ------------------------------------------------------------------ model tools
+
+    async def end_call_tool(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not self.active:
+            self._start("agent_hangup", self._after_goodbye(self._hang_up))
+            self.call.transcript.system(f"Agent ended the call ({str(args.get('reason', ''))[:100]}).")
+        return {"output": {"ok": True, "note": "The call ends once your goodbye has played. Say nothing more."}}
+
+    async def transfer_tool(self, args: dict[str, Any]) -> dict[str, Any]:
+        number = self.call.deps.settings.fallback_transfer_number
+        if not number:
+            return error_response("unavailable", "No one is available to take a transfer right now. "
+                                  "Offer that the team will call them back instead.")
+        if not self.active:
+            self._start("transferred", self._after_goodbye(lambda: self._redirect(number)))
+            self.call.transcript.system(f"Transfer to a human requested ({str(args.get('reason', ''))[:100]}).")
+        return {"output": {"ok": True, "note": "The transfer starts once your message has played."}}
+
+    # ------------------------------------------------------------------ operator commands
+
+    async def on_command(self, command: AnyCallControl) -> None:
+        if isinstance(command, Say):
+            await self.call.link.send_text(f"[Operator message; say this to the caller now: {command.text[:500]}]")
+        elif isinstance(command, HangUp):
+            wait = self._after_goodbye if command.after_playback else self._now
+            self._start("operator_hangup", wait(self._hang_up))
+        elif isinstance(command, Transfer):
+            number = command.to_number
+            self._start("transferred", self._after_goodbye(lambda: self._redirect(number)))
+
+    # ------------------------------------------------------------------ fallback
+
+    async def fallback(self, reason: str) -> None:
+        """Gemini is gone for good: a real spoken apology, then a human or a callback promise."""
+        call = self.call
+        if self.active:  # already ending (goodbye, transfer): let that finish
+            return
+        number = call.deps.settings.fallback_transfer_number
+        action = "transfer" if number else "callback"
+        self.reason = f"agent_unavailable_{action}"
+        call.metrics.fallbacks.labels(action).inc()
+        log.error("Gemini unavailable for this call; playing the apology", extra={"reason": reason[:200],
+                                                                                  "action": action})
+        call.transcript.system(f"The agent became unavailable ({reason[:80]}); caller offered a {action}.")
+        if call.model_speaking:
+            await call.playback.interrupt()
+        call.outbound.reset()
+        frames = list(prompt_frames(action))
+        call.playback.enqueue(frames)
+        call.playback.end_of_turn()
+        await call.playback.drained(len(frames) * 0.02 + 3.0)
+        await (self._redirect(number) if number else self._hang_up())
+
+    # ------------------------------------------------------------------ mechanics
+
+    def _start(self, reason: str, coro: Any) -> None:
+        if self.active:
+            coro.close()
+            return
+        self.reason = reason
+        self._task = asyncio.create_task(coro)
+
+    async def _after_goodbye(self, action: Any) -> None:
+        await self._wait_quiet()
+        await action()
+
+    async def _now(self, action: Any) -> None:
+        await self.call.playback.interrupt()
+        await action()
+
+    async def _wait_quiet(self) -> None:
+        """Until the model has stopped and every frame sent has played."""
+        call, quiet_since = self.call, None
+        deadline = time.monotonic() + QUIET_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if call.model_speaking or call.playback.speaking:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_SETTLE_S:
+                break
+            await asyncio.sleep(0.05)
+        await call.playback.drained(3.0)
+
+    async def _hang_up(self) -> None:
+        self.hung_up_at = time.monotonic()
+        ok = await self.call.deps.twilio.hang_up(self.call.ctx.call_sid)
+        await self._close_later(ok)
+
+    async def _redirect(self, number: str) -> None:
+        self.hung_up_at = time.monotonic()
+        ok = await self.call.deps.twilio.redirect(self.call.ctx.call_sid, transfer_twiml(number))
+        await self._close_later(ok)
+
+    async def _close_later(self, rest_ok: bool) -> None:
+        """Twilio ends the stream after a hang-up or redirect; if it does not (or REST failed),
+        closing the socket makes Twilio run the TwiML after </Connect> (none: the call ends)."""
+        if rest_ok:
+            await asyncio.sleep(CLOSE_GRACE_S)
+        await self.call.close_stream()
+
+    async def cancel(self) -> None:
+        if self._task and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

@@ -1,0 +1,330 @@
+"""One call's link to Gemini Live: connect, resume, hand over on goAway, reconnect, replay.
+
+The link outlives any single WebSocket. Everything the call sends (caller audio, tool
+responses, text) goes through ``send_*``: straight to the live session, or into a queue
+while there is none (connecting, handing over, reconnecting), replayed in order once a
+session is up. Nothing the caller said since the last *resumable* handle is lost: that
+audio is kept (bounded) and replayed into the resumed session, which restarts from the
+handle's state.
+
+Close codes (spec §10): 1007 fatal; 1008 configuration error (logged loudly, fatal);
+1000/1001/1006/1011/1012/1013 and transport errors are retried with backoff (1011 quota
+with a longer one). When no session can be had, the handler's ``on_fatal`` runs (the
+call's apology fallback) — the caller never gets dead air.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import websockets.exceptions
+from google import genai
+from google.genai import errors, types
+
+from . import live_fast
+from .live_fast import AudioChunk
+from .metrics import BridgeMetrics
+
+log = logging.getLogger("fixline.bridge.gemini")
+
+FATAL_CODES = {1007: "invalid argument", 1008: "configuration error (model, feature or key)"}
+CONNECT_TIMEOUT_S = 10.0
+STABLE_AFTER_S = 10.0
+REPLAY_CAP_S = 20.0
+QUEUE_CAP_S = 30.0
+
+
+class LinkHandler(Protocol):
+    def on_audio(self, chunk: AudioChunk) -> None: ...
+    async def on_message(self, msg: types.LiveServerMessage) -> None: ...
+    def at_turn_boundary(self) -> bool: ...
+    async def on_connected(self, resumed: bool, first: bool) -> None: ...
+    async def on_fatal(self, reason: str) -> None: ...
+
+
+class LinkClosed(Exception):
+    """The call is over; no more sessions."""
+
+
+def parse_duration(text: str | None) -> float:
+    """protobuf Duration JSON ("50s", "0.600s") -> seconds."""
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)s\s*", text or "")
+    return float(match.group(1)) if match else 0.0
+
+
+class GeminiLink:
+    def __init__(self, client: genai.Client, model: str,
+                 build_config: Callable[[str | None, bool], types.LiveConnectConfig],
+                 handler: LinkHandler, metrics: BridgeMetrics, *, mime_type: str, frame_s: float = 0.02,
+                 max_attempts: int = 4, backoff_s: float = 0.25, fast_path: bool = True) -> None:
+        self.client, self.model, self.build_config = client, model, build_config
+        self.handler, self.metrics, self.mime_type = handler, metrics, mime_type
+        self.max_attempts, self.backoff_s = max_attempts, backoff_s
+        self.fast_path = fast_path
+        self._fast = False  # the open session supports the fast path
+        self.state = "idle"  # idle | connecting | live | handover | reconnecting | closed | failed
+        self.handle: str | None = None
+        self.resumable = False
+        self.session: Any = None
+        self.sessions_opened = 0
+        self.audio_gate = False  # hold caller audio (e.g. while a BLOCKING call is pending)
+        self.dropped_frames = 0
+        self.last_close: tuple[int, str] | None = None
+        self.handovers = 0
+        self.reconnects = 0
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._since_handle: deque[tuple[str, Any]] = deque(maxlen=int(REPLAY_CAP_S / frame_s))
+        self._calls_since_handle: set[str] = set()
+        self._queue_cap = int(QUEUE_CAP_S / frame_s)
+        self._handover = asyncio.Event()
+        self._handover_task: asyncio.Task | None = None
+        self._task: asyncio.Task | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------------ public
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.create_task(self.run(), name="gemini-link")
+        return self._task
+
+    async def close(self) -> None:
+        self._closing = True
+        self.state = "closed"
+        for task in (self._handover_task, self._task):
+            if task and not task.done():
+                task.cancel()
+        for task in (self._handover_task, self._task):
+            if task:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self._send_or_queue(("audio", pcm))
+
+    async def send_text(self, text: str) -> None:
+        await self._send_or_queue(("text", text))
+
+    async def send_tool_response(self, response: types.FunctionResponse) -> None:
+        await self._send_or_queue(("tool", response))
+
+    async def set_audio_gate(self, closed: bool) -> None:
+        self.audio_gate = closed
+        if not closed and self.state == "live":
+            await self._drain_queue()
+
+    def request_handover(self) -> None:
+        """Move to a fresh resumed session now (tests, operators)."""
+        self._handover.set()
+
+    # ------------------------------------------------------------------ sending
+
+    async def _send_or_queue(self, item: tuple[str, Any]) -> None:
+        direct = not self._queue and not self.audio_gate if item[0] == "audio" else True
+        if self.state == "live" and direct:
+            try:
+                await self._send(item)
+                return
+            except websockets.exceptions.ConnectionClosed:
+                pass  # the receive side sees the close and reconnects; keep the item
+        self._enqueue(item)
+
+    def _enqueue(self, item: tuple[str, Any]) -> None:
+        self._queue.append(item)
+        if len(self._queue) > self._queue_cap:
+            for i, queued in enumerate(self._queue):
+                if queued[0] == "audio":
+                    del self._queue[i]
+                    self.dropped_frames += 1
+                    self.metrics.frames_dropped.labels("in", "gemini_unavailable").inc()
+                    break
+
+    async def _send(self, item: tuple[str, Any]) -> None:
+        kind, value = item
+        if kind == "audio" and self._fast:
+            await live_fast.send_audio(self.session, value, self.mime_type)
+        elif kind == "audio":
+            await self.session.send_realtime_input(audio=types.Blob(data=value, mime_type=self.mime_type))
+        elif kind == "text":
+            await self.session.send_realtime_input(text=value)
+        else:
+            await self.session.send_tool_response(function_responses=[value])
+        self._since_handle.append(item)
+
+    async def _drain_queue(self) -> None:
+        """Send what was queued, in order; audio stays queued while the gate is closed."""
+        held: deque[tuple[str, Any]] = deque()
+        while self._queue and self.state == "live":
+            item = self._queue.popleft()
+            if item[0] == "audio" and self.audio_gate:
+                held.append(item)
+                continue
+            try:
+                await self._send(item)
+            except websockets.exceptions.ConnectionClosed:
+                self._queue.appendleft(item)
+                break
+        self._queue.extendleft(reversed(held))
+
+    def _replay_items(self, resumed: bool) -> list[tuple[str, Any]]:
+        """What the new session must receive before the queue: since the handle (or, without
+        one, since the last completed turn), minus answers to calls the resumed state never saw."""
+        items = [i for i in self._since_handle
+                 if not (resumed and i[0] == "tool" and i[1].id in self._calls_since_handle)]
+        self._since_handle.clear()
+        return items
+
+    # ------------------------------------------------------------------ session loop
+
+    async def run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            self.state = "connecting" if self.sessions_opened == 0 else self.state
+            try:
+                stable = await self._one_session()
+                attempt = 0 if stable else attempt
+                if self._handover_done():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except errors.APIError as exc:
+                attempt = await self._after_error(exc.code, str(exc.details or exc.message or ""), attempt)
+            except (websockets.exceptions.WebSocketException, OSError, TimeoutError) as exc:
+                attempt = await self._after_error(1006, f"{type(exc).__name__}: {exc}", attempt)
+            except LinkClosed:
+                return
+            if attempt < 0:
+                return
+
+    def _handover_done(self) -> bool:
+        if self.state == "handover":
+            self.handovers += 1
+            self.metrics.handovers.labels("ok").inc()
+            return True
+        return False
+
+    async def _after_error(self, code: int, reason: str, attempt: int) -> int:
+        """Decide: retry (returns the attempt number) or give up (returns -1)."""
+        self.last_close = (code, reason)
+        self.metrics.reconnects.labels(str(code)).inc()
+        if self._closing:
+            return -1
+        if code in FATAL_CODES:
+            (log.error if code == 1008 else log.warning)(
+                "Gemini Live closed the session: %s", FATAL_CODES[code], extra={"code": code, "reason": reason})
+            return await self._give_up(f"{code} {reason}")
+        attempt += 1
+        if attempt > self.max_attempts:
+            return await self._give_up(f"{code} {reason} after {attempt - 1} retries")
+        self.state = "reconnecting"
+        self.reconnects += 1
+        quota = "quota" in reason.lower()
+        delay = min(8.0, self.backoff_s * (4 if quota else 1) * 2 ** (attempt - 1))
+        log.warning("Gemini Live session lost; reconnecting", extra={
+            "code": code, "reason": reason[:200], "attempt": attempt, "delay_s": delay,
+            "with_handle": self.handle is not None})
+        await asyncio.sleep(delay)
+        return attempt
+
+    async def _give_up(self, reason: str) -> int:
+        self.state = "failed"
+        await self.handler.on_fatal(reason)
+        return -1
+
+    async def _one_session(self) -> bool:
+        resumed = self.handle is not None
+        config = self.build_config(self.handle, self.sessions_opened > 0)
+        opened = time.monotonic()
+        connector = self.client.aio.live.connect(model=self.model, config=config)
+        session = await asyncio.wait_for(connector.__aenter__(), CONNECT_TIMEOUT_S)
+        try:
+            return await self._serve(session, resumed, opened)
+        finally:
+            self.session = None
+            with contextlib.suppress(Exception):
+                await connector.__aexit__(None, None, None)  # close before resuming (1011 otherwise)
+
+    async def _serve(self, session: Any, resumed: bool, opened: float) -> bool:
+        first = self.sessions_opened == 0
+        self.sessions_opened += 1
+        self.session, self.resumable = session, False
+        self._fast = self.fast_path and live_fast.available(session)
+        self._handover.clear()
+        replay = self._replay_items(resumed)
+        self._calls_since_handle.clear()
+        self._queue.extendleft(reversed(replay))
+        self.state = "live"
+        await self.handler.on_connected(resumed, first)
+        await self._drain_queue()
+        receiver = asyncio.create_task(self._receive(session))
+        waiter = asyncio.create_task(self._handover.wait())
+        try:
+            await asyncio.wait({receiver, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not receiver.done():
+                self.state = "closed" if self._closing else "handover"
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+        if receiver.done() and not receiver.cancelled():
+            self.state = "reconnecting"
+            receiver.result()  # raises the close
+        return time.monotonic() - opened > STABLE_AFTER_S
+
+    async def _receive(self, session: Any) -> None:
+        if self._fast:
+            async for msg in live_fast.receive(session):
+                if isinstance(msg, AudioChunk):
+                    self.handler.on_audio(msg)
+                else:
+                    await self._dispatch(msg)
+            return
+        while True:
+            async for msg in session.receive():
+                await self._dispatch(msg)
+
+    async def _dispatch(self, msg: types.LiveServerMessage) -> None:
+        update = msg.session_resumption_update
+        if update is not None:
+            self._on_resumption_update(update)
+        if msg.go_away is not None:
+            self._on_go_away(parse_duration(msg.go_away.time_left))
+        if msg.tool_call and msg.tool_call.function_calls:
+            self._calls_since_handle.update(fc.id for fc in msg.tool_call.function_calls if fc.id)
+        sc = msg.server_content
+        if sc is not None and sc.turn_complete and self.handle is None:
+            self._since_handle.clear()  # without a handle, the transcript carries older turns
+        await self.handler.on_message(msg)
+
+    def _on_resumption_update(self, update: types.LiveServerSessionResumptionUpdate) -> None:
+        self.resumable = bool(update.resumable and update.new_handle)
+        if self.resumable:
+            self.handle = update.new_handle
+            self._since_handle.clear()
+            self._calls_since_handle.clear()
+
+    # ------------------------------------------------------------------ goAway
+
+    def _on_go_away(self, time_left_s: float) -> None:
+        if self._handover_task is None or self._handover_task.done():
+            log.info("goAway received; handing over at the next turn boundary", extra={"time_left_s": time_left_s})
+            self._handover_task = asyncio.create_task(self._handover_timer(time_left_s))
+
+    async def _handover_timer(self, time_left_s: float) -> None:
+        """Independent of the receive loop (the server may go silent after goAway)."""
+        margin = min(2.0, max(0.2, time_left_s * 0.2))
+        deadline = time.monotonic() + max(0.0, time_left_s - margin)
+        while time.monotonic() < deadline and not self._closing:
+            if self.resumable and self.handler.at_turn_boundary():
+                break
+            await asyncio.sleep(0.05)
+        if not self.resumable:
+            self.metrics.handovers.labels("deadline_without_fresh_handle").inc()
+        self._handover.set()

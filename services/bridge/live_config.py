@@ -1,0 +1,88 @@
+"""The google-genai client and each session's ``LiveConnectConfig`` (see specs/gemini-live.md)."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+
+from google import genai
+from google.genai import types
+
+from services.common.settings import Settings
+
+from . import personas, tool_schema
+from .personas import CallContext
+
+# Models whose function calling is asynchronous (NON_BLOCKING + scheduling), spec §5.4/§8.
+_NON_BLOCKING_PREFIXES = ("gemini-3.8-live", "gemini-2.5-flash-native-audio")
+
+
+def supports_non_blocking(model: str, override: str = "auto") -> bool:
+    if override in ("on", "true", "1"):
+        return True
+    if override in ("off", "false", "0"):
+        return False
+    name = model.removeprefix("models/")
+    return name.startswith(_NON_BLOCKING_PREFIXES)
+
+
+def make_client(settings: Settings) -> genai.Client:
+    """One client per process. Keepalive tolerates Gemini's slow pongs (8-30 s measured):
+    websockets' default 20 s ping timeout would kill healthy sessions."""
+    ws_args: dict[str, object] = {
+        "ping_interval": settings.gemini_ping_interval_s or None,
+        "ping_timeout": settings.gemini_ping_timeout_s or None,
+        "compression": None,  # base64 PCM barely compresses; deflate per frame costs CPU
+    }
+    if settings.gemini_ca_file:
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(settings.gemini_ca_file)
+        ws_args["ssl"] = ctx
+    options = types.HttpOptions(base_url=settings.gemini_base_url or None,
+                                api_version=settings.gemini_live_api_version or settings.gemini_api_version or None,
+                                async_client_args=ws_args)
+    return genai.Client(api_key=settings.gemini_api_key or "unset", http_options=options)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    model: str
+    voice: str
+    inbound_rate: int = 16_000
+    non_blocking: bool = True
+    compression_trigger_tokens: int = 25_600
+    compression_target_tokens: int = 12_800
+    vad_silence_ms: int = 0
+    language_code: str = ""
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "LiveOptions":
+        return cls(model=s.gemini_live_model, voice=s.gemini_voice, inbound_rate=s.bridge_inbound_rate,
+                   non_blocking=supports_non_blocking(s.gemini_live_model, s.gemini_non_blocking_tools),
+                   compression_trigger_tokens=s.gemini_compression_trigger_tokens,
+                   compression_target_tokens=s.gemini_compression_target_tokens,
+                   vad_silence_ms=s.gemini_vad_silence_ms)
+
+
+def live_config(opts: LiveOptions, ctx: CallContext, handle: str | None = None,
+                resume_note: str = "") -> types.LiveConnectConfig:
+    speech = types.SpeechConfig(voice_config=types.VoiceConfig(
+        prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=opts.voice)),
+        language_code=opts.language_code or None)
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        system_instruction=personas.system_prompt(ctx) + resume_note,
+        tools=[types.Tool(function_declarations=tool_schema.declarations(ctx, opts.non_blocking))],
+        speech_config=speech,
+        input_audio_transcription=types.AudioTranscriptionConfig(),
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+        session_resumption=types.SessionResumptionConfig(handle=handle),
+    )
+    if opts.compression_trigger_tokens > 0:
+        config.context_window_compression = types.ContextWindowCompressionConfig(
+            trigger_tokens=opts.compression_trigger_tokens,
+            sliding_window=types.SlidingWindow(target_tokens=opts.compression_target_tokens or None))
+    if opts.vad_silence_ms > 0:
+        config.realtime_input_config = types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=opts.vad_silence_ms))
+    return config

@@ -1,0 +1,111 @@
+"""Hot-path audio I/O on a google-genai Live session (measured: the SDK's per-message cost
+dominated the bridge's CPU).
+
+The session is still opened, set up and closed by the SDK (``client.aio.live.connect``);
+only the two per-frame operations skip its generic machinery:
+
+* ``send_audio`` writes the exact frame ``session.send_realtime_input(audio=Blob(...))``
+  writes (``{"realtime_input": {"audio": {"data": <url-safe base64>, "mime_type": ...}}}``,
+  spec §3.2) on the session's websocket, without pydantic validation per 20 ms frame;
+* ``receive`` reads the session's websocket like the SDK's ``_receive``: plain model-audio
+  frames (the bulk of traffic) are decoded with msgspec into ``AudioChunk``s; every other
+  frame goes through the SDK's own converter into ``LiveServerMessage``, and a close raises
+  the SDK's ``APIError`` with the close code, exactly like ``receive()``.
+
+Pinned to google-genai 3.3.0 (``AsyncSession._ws``); ``available(session)`` checks it, and
+the link falls back to the public SDK calls when it is not there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import websockets
+from google.genai import _live_converters, errors, types
+
+
+def available(session: Any) -> bool:
+    return hasattr(getattr(session, "_ws", None), "send") and hasattr(session._ws, "recv")
+
+
+def audio_frame(pcm: bytes, mime_type: str) -> str:
+    data = base64.urlsafe_b64encode(pcm).decode()
+    return '{"realtime_input": {"audio": {"data": "%s", "mime_type": "%s"}}}' % (data, mime_type)
+
+
+async def send_audio(session: Any, pcm: bytes, mime_type: str) -> None:
+    await session._ws.send(audio_frame(pcm, mime_type))
+
+
+class _Inline(msgspec.Struct):
+    data: bytes
+    mimeType: str = "audio/pcm;rate=24000"
+
+
+class _Part(msgspec.Struct):
+    inlineData: _Inline
+
+
+class _Turn(msgspec.Struct):
+    parts: list[_Part]
+    role: str = "model"
+
+
+class _Text(msgspec.Struct):
+    text: str = ""
+
+
+class _Content(msgspec.Struct, forbid_unknown_fields=True):
+    modelTurn: _Turn | None = None
+    outputTranscription: _Text | None = None
+
+
+class _AudioFrame(msgspec.Struct, forbid_unknown_fields=True):
+    serverContent: _Content
+
+
+_audio_decoder = msgspec.json.Decoder(_AudioFrame)
+
+
+class AudioChunk(msgspec.Struct):
+    """A plain model-audio frame: 24 kHz PCM16 parts and, maybe, transcription text."""
+
+    pcm: list[bytes]
+    text: str | None = None
+
+
+def _fast(raw: bytes | str) -> AudioChunk | None:
+    """A model-audio frame (optionally with its transcription) -> AudioChunk, else None."""
+    try:
+        frame = _audio_decoder.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    sc = frame.serverContent
+    if sc.modelTurn is None and sc.outputTranscription is None:
+        return None
+    pcm = [p.inlineData.data for p in sc.modelTurn.parts] if sc.modelTurn is not None else []
+    return AudioChunk(pcm, sc.outputTranscription.text if sc.outputTranscription else None)
+
+
+def _slow(raw: bytes | str) -> types.LiveServerMessage:
+    """What the SDK's ``AsyncSession._receive`` does for the Gemini API (mldev)."""
+    response = json.loads(raw) if raw else {}
+    converted = _live_converters._LiveServerMessage_from_mldev(response)
+    if not converted and response:
+        errors.APIError.raise_error(response.get("code"), response, None)
+    return types.LiveServerMessage._from_response(response=converted, kwargs={})
+
+
+async def receive(session: Any) -> AsyncIterator[types.LiveServerMessage | AudioChunk]:
+    ws = session._ws
+    while True:
+        try:
+            raw = await ws.recv(decode=False)
+        except websockets.exceptions.ConnectionClosed as exc:
+            code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (1006, "abnormal closure [internal]")
+            errors.APIError.raise_error(code, reason, None)
+        yield _fast(raw) or _slow(raw)

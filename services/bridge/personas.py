@@ -1,0 +1,87 @@
+"""One system prompt per call type (guest, vendor, landlord), with the call's context.
+
+The prompt text lives in ``prompts/*.txt`` so it can be reviewed without reading code.
+The context comes from the verified media token (call id, type, property, incident) and
+the stream's optional ``<Parameter>``s (property name/address, briefing, caller phone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+PROMPT_DIR = Path(__file__).with_name("prompts")
+CALL_TYPES = ("guest", "vendor", "landlord")
+
+# Context fields a stream may carry as <Parameter>s besides the signed token's claims.
+OPTIONAL_PARAMETERS = ("caller_phone", "vendor_id", "property_name", "property_address", "briefing",
+                       "direction", "answered_by")
+MAX_PARAMETER_CHARS = 500
+
+
+@dataclass(frozen=True)
+class CallContext:
+    call_id: str
+    call_type: str
+    property_id: str
+    incident_id: str = ""
+    caller_phone: str = ""
+    vendor_id: str = ""
+    property_name: str = ""
+    property_address: str = ""
+    briefing: str = ""
+    direction: str = ""
+    answered_by: str = ""
+    call_sid: str = ""
+    stream_sid: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        return self.property_name or "the property"
+
+
+def context_lines(ctx: CallContext) -> str:
+    """The facts the model may rely on, one per line (no secrets, no tokens)."""
+    lines = [f"- Property: {ctx.display_name} (id {ctx.property_id})"]
+    if ctx.property_address:
+        lines.append(f"- Address: {ctx.property_address}")
+    if ctx.incident_id:
+        lines.append(f"- Incident being handled: {ctx.incident_id}")
+    if ctx.vendor_id:
+        lines.append(f"- Vendor on this call: {ctx.vendor_id}")
+    if ctx.briefing:
+        lines.append(f"- Briefing: {ctx.briefing}")
+    lines.append(f"- Who you are talking with: the {ctx.call_type}")
+    return "\n".join(lines)
+
+
+@cache
+def _template(name: str) -> str:
+    return (PROMPT_DIR / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def system_prompt(ctx: CallContext) -> str:
+    if ctx.call_type not in CALL_TYPES:
+        raise ValueError(f"unknown call type {ctx.call_type!r}; expected one of {CALL_TYPES}")
+    persona = _template(ctx.call_type).replace("{property_name}", ctx.display_name)
+    common = _template("common").replace("{context}", context_lines(ctx))
+    return f"{persona.strip()}\n\n{common.strip()}\n"
+
+
+def resume_note(transcript_tail: list[tuple[str, str]]) -> str:
+    """Appended to the system prompt when a session must be rebuilt without a resumption
+    handle: the model continues the conversation instead of greeting again."""
+    said = "\n".join(f"{role}: {text}" for role, text in transcript_tail[-12:]) or "(nothing yet)"
+    return ("\n\nIMPORTANT: this phone call is already in progress; the connection to you was briefly "
+            "interrupted and has been restored. Do NOT greet the caller again and do not introduce "
+            "yourself again. Continue naturally from where the conversation stopped. The conversation "
+            f"so far:\n{said}\n")
+
+
+KICKOFF_TEXT = "[The call has connected and the other person is on the line. Begin now.]"
+
+
+def dtmf_text(digits: str) -> str:
+    return f"[The caller pressed keys on their phone keypad: {' '.join(digits)}]"

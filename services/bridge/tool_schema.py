@@ -1,0 +1,133 @@
+"""Gemini function declarations, generated from the proto tool Structs.
+
+The JSON Schema comes from ``msgspec.json.schema`` of each request Struct, so a new field
+in ``fixline_proto.tools`` reaches the model without touching the bridge. The bridge
+removes what it fills in itself (ids the model must never choose: property, call, caller
+phone, and the incident/vendor when the call is about one) and adds the two tools it
+handles itself: ``end_call`` and ``transfer_to_human``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from google.genai import types
+
+from fixline_proto.tools import TOOL_REQUESTS
+
+from .personas import CallContext
+
+END_CALL = "end_call"
+TRANSFER = "transfer_to_human"
+BRIDGE_TOOLS = (END_CALL, TRANSFER)
+ALWAYS_FILLED = ("property_id", "call_id", "caller_phone")
+
+DESCRIPTIONS: dict[str, str] = {
+    "search_maintenance": "Search this property's maintenance guide (appliances, heating, water, wifi, "
+                          "locks...) for troubleshooting steps. Use it before opening an incident.",
+    "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for a "
+                       "vendor with a current booking; never read a code to a guest.",
+    "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
+                       "the problem or a professional is needed. Returns the incident id.",
+    "update_incident_status": "Change an incident's status (for example resolved after troubleshooting worked).",
+    "schedule_repair": "Book a vendor's repair visit in the property's calendar.",
+    "record_quote": "Record the vendor's quote for the job discussed on this call: price, currency and "
+                    "earliest start.",
+    "record_decision": "Record the owner's decision on the repair: approved or not, and which vendor.",
+    END_CALL: "Hang up the phone call. Say goodbye first; the call ends once your goodbye has played.",
+    TRANSFER: "Transfer the caller to a human member of the team. Tell the caller first.",
+}
+
+FIELD_DOCS: dict[str, str] = {
+    "query": "What the caller describes, in a few words (e.g. 'dishwasher not draining').",
+    "limit": "How many guide passages to return (1-10).",
+    "category": "The kind of problem.",
+    "severity": "emergency = danger to people or property now; high = unusable/urgent today; "
+                "medium = needs a visit soon; low = cosmetic.",
+    "description": "A clear one-paragraph description: what, where, since when, what was tried.",
+    "incident_id": "The incident id returned by create_incident or given in the call details.",
+    "status": "The new status.",
+    "note": "Why the status changes.",
+    "vendor_id": "The vendor's id from the call details or the briefing.",
+    "start": "Visit start, ISO 8601 with timezone offset (e.g. 2026-12-01T10:00:00-08:00).",
+    "duration_minutes": "Expected visit length in minutes.",
+    "price": "The quoted price as a number.",
+    "currency": "ISO currency code, e.g. USD.",
+    "earliest_start": "Earliest start the vendor offered, ISO 8601 with timezone offset.",
+    "notes": "Conditions or remarks, in a sentence.",
+    "approved": "true if the owner approved the repair.",
+}
+
+
+def filled_fields(ctx: CallContext) -> dict[str, Any]:
+    """Arguments the bridge sets itself; they override anything the model sends."""
+    filled: dict[str, Any] = {"property_id": ctx.property_id, "call_id": ctx.call_id}
+    if ctx.caller_phone:
+        filled["caller_phone"] = ctx.caller_phone
+    if ctx.incident_id:
+        filled["incident_id"] = ctx.incident_id
+    if ctx.vendor_id and ctx.call_type == "vendor":
+        filled["vendor_id"] = ctx.vendor_id
+    return filled
+
+
+def _simplify(prop: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema as Gemini takes it: ``X | None`` -> optional X; typed enums; date-times."""
+    if "anyOf" in prop:
+        options = [p for p in prop["anyOf"] if p.get("type") != "null"]
+        prop = {**options[0], **{k: v for k, v in prop.items() if k not in ("anyOf", "default")}}
+    prop = {k: v for k, v in prop.items() if k != "default" or v is not None}
+    if "enum" in prop and "type" not in prop:
+        prop["type"] = "string"
+    return prop
+
+
+def parameters_schema(name: str, hidden: set[str]) -> dict[str, Any]:
+    full = msgspec.json.schema(TOOL_REQUESTS[name])
+    body = full["$defs"][full["$ref"].rsplit("/", 1)[1]]
+    properties, required = {}, []
+    for field, prop in body["properties"].items():
+        if field == "tool" or field in hidden:
+            continue
+        prop = _simplify(prop)
+        if field in FIELD_DOCS:
+            prop["description"] = FIELD_DOCS[field]
+        if field in ("start", "earliest_start"):
+            prop["format"] = "date-time"
+        properties[field] = prop
+        if field in body.get("required", ()):
+            required.append(field)
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _bridge_tool_schema(name: str) -> dict[str, Any]:
+    what = "Why the call ends (e.g. 'resolved', 'caller asked')." if name == END_CALL \
+        else "Why the caller needs a person."
+    return {"type": "object", "properties": {"reason": {"type": "string", "description": what}},
+            "required": []}
+
+
+def tools_for_call_type(call_type: str) -> tuple[str, ...]:
+    """Which proto tools each persona gets (fewer tools = fewer wrong calls)."""
+    by_type = {
+        "guest": ("search_maintenance", "create_incident", "update_incident_status", "get_vendor_code"),
+        "vendor": ("record_quote", "get_vendor_code", "search_maintenance"),
+        "landlord": ("record_decision", "schedule_repair"),
+    }
+    return tuple(n for n in by_type.get(call_type, tuple(TOOL_REQUESTS)) if n in TOOL_REQUESTS)
+
+
+def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:
+    hidden = set(ALWAYS_FILLED) | set(filled_fields(ctx))
+    behavior = types.Behavior.NON_BLOCKING if non_blocking else None
+    decls = [types.FunctionDeclaration(name=name, description=DESCRIPTIONS.get(name, name),
+                                       parameters_json_schema=parameters_schema(name, hidden),
+                                       behavior=behavior)
+             for name in tools_for_call_type(ctx.call_type)]
+    # Call control stays blocking: the model must wait for it to take effect.
+    control = types.Behavior.BLOCKING if non_blocking else None
+    decls += [types.FunctionDeclaration(name=name, description=DESCRIPTIONS[name],
+                                        parameters_json_schema=_bridge_tool_schema(name), behavior=control)
+              for name in BRIDGE_TOOLS]
+    return decls

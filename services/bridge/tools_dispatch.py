@@ -1,0 +1,137 @@
+"""Gemini ``toolCall`` -> one NATS request per function call -> ``FunctionResponse``.
+
+Every call id gets exactly one answer carrying the function's name (unknown tools,
+invalid arguments, timeouts and tool errors included, as an ``error`` the model can
+speak about) unless Gemini cancelled it; cancelled calls have their task cancelled and
+are never answered. Arguments are validated against the proto Struct before sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import nats.errors
+from google.genai import types
+from nats.aio.client import Client as NATS
+
+from fixline_proto import codec, subjects
+from fixline_proto.tools import TOOL_REQUESTS, ToolError
+
+from .metrics import BridgeMetrics
+from .personas import CallContext
+from .tool_schema import BRIDGE_TOOLS, filled_fields
+
+log = logging.getLogger("fixline.bridge.tools")
+
+Respond = Callable[[types.FunctionResponse], Awaitable[None]]
+BridgeHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def error_response(code: str, message: str, retryable: bool = False) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "retryable": retryable}}
+
+
+def result_response(result: msgspec.Struct) -> dict[str, Any]:
+    if isinstance(result, ToolError):
+        return error_response(result.code, result.message, result.retryable)
+    return {"output": msgspec.to_builtins(result)}
+
+
+def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> msgspec.Struct:
+    """Model arguments + the bridge's own ids -> the proto request (raises ValidationError)."""
+    merged = {**(args or {}), **filled_fields(ctx), "tool": name}
+    fields = set(TOOL_REQUESTS[name].__struct_fields__)
+    return msgspec.convert({k: v for k, v in merged.items() if k in fields or k == "tool"},
+                           TOOL_REQUESTS[name], strict=False)
+
+
+class ToolsDispatcher:
+    def __init__(self, nc: NATS, ctx: CallContext, metrics: BridgeMetrics, respond: Respond, *,
+                 timeout_s: float = 8.0, non_blocking: bool = True, scheduling: str = "WHEN_IDLE",
+                 bridge_handlers: dict[str, BridgeHandler] | None = None) -> None:
+        self.nc, self.ctx, self.metrics, self.respond = nc, ctx, metrics, respond
+        self.timeout_s = timeout_s
+        self.non_blocking = non_blocking
+        self.scheduling = scheduling
+        self.bridge_handlers = bridge_handlers or {}
+        self.running: dict[str, asyncio.Task] = {}
+        self.cancelled: list[str] = []
+        self.answered: list[str] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self.running)
+
+    def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
+        for fc in calls:
+            call_id, name = fc.id or "", fc.name or ""
+            task = asyncio.create_task(self._run(call_id, name, dict(fc.args or {})))
+            self.running[call_id] = task
+            task.add_done_callback(lambda _t, cid=call_id: self.running.pop(cid, None))
+
+    def cancel(self, ids: list[str]) -> None:
+        for call_id in ids:
+            task = self.running.pop(call_id, None)
+            self.cancelled.append(call_id)
+            if task is not None:
+                task.cancel()
+                self.metrics.tool_cancelled.inc()
+                log.info("tool call cancelled by Gemini", extra={"function_call_id": call_id})
+
+    async def close(self) -> None:
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        response, outcome = await self._execute(name, args)
+        self.metrics.tool_latency.labels(name if self._known(name) else "unknown", outcome).observe(
+            time.perf_counter() - started)
+        await self._answer(call_id, name, response)
+
+    def _known(self, name: str) -> bool:
+        return name in TOOL_REQUESTS or name in BRIDGE_TOOLS
+
+    async def _execute(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        if name in self.bridge_handlers:
+            return await self.bridge_handlers[name](args), "ok"
+        if name not in TOOL_REQUESTS:
+            log.warning("model called an unknown tool", extra={"tool": name[:64]})
+            return error_response("unknown_tool", f"There is no tool called {name!r}. "
+                                  "Carry on without it."), "unknown_tool"
+        try:
+            request = build_request(name, args, self.ctx)
+        except msgspec.ValidationError as exc:
+            return error_response("invalid_argument", f"Invalid arguments for {name}: {exc}"), "invalid_argument"
+        return await self._request(name, request)
+
+    async def _request(self, name: str, request: msgspec.Struct) -> tuple[dict[str, Any], str]:
+        try:
+            reply = await self.nc.request(subjects.tool(name), codec.encode(request), timeout=self.timeout_s)
+        except nats.errors.NoRespondersError:
+            return error_response("unavailable", f"{name} is unavailable right now.", True), "unavailable"
+        except nats.errors.TimeoutError:
+            log.warning("tool timed out", extra={"tool": name, "timeout_s": self.timeout_s})
+            return error_response("timeout", f"{name} did not answer in time; it may still complete. "
+                                  "Tell the caller you could not confirm it yet.", True), "timeout"
+        try:
+            result = codec.TOOL_RESULT_DECODER.decode(reply.data)
+        except msgspec.DecodeError:
+            log.error("tool answered with an undecodable reply", extra={"tool": name})
+            return error_response("internal", f"{name} gave an unreadable answer."), "internal"
+        return result_response(result), result.code if isinstance(result, ToolError) else "ok"
+
+    async def _answer(self, call_id: str, name: str, response: dict[str, Any]) -> None:
+        scheduling = None
+        if self.non_blocking and name not in BRIDGE_TOOLS:
+            scheduling = types.FunctionResponseScheduling(self.scheduling)
+        self.answered.append(call_id)
+        await self.respond(types.FunctionResponse(id=call_id, name=name, response=response,
+                                                  scheduling=scheduling))

@@ -1,0 +1,79 @@
+"""Admission checks of a media stream: the upgrade signature and the start message's token."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from aiohttp.test_utils import make_mocked_request
+from twilio.request_validator import RequestValidator
+
+from services.bridge.codecs import twilio as wire
+from services.bridge.media_stream import StreamRejected, UpgradeVerifier, admit, media_stream_url
+from services.common import media_token
+from services.common.settings import Settings
+
+SETTINGS = Settings(service="bridge", public_base_url="https://voice.example.com", twilio_auth_token="tok",
+                    media_token_secret="secret")
+
+
+def upgrade(signature: str | None):
+    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+    return make_mocked_request("GET", "/twilio/media", headers=headers)
+
+
+def test_stream_url_follows_the_ingress_rule():
+    assert media_stream_url(SETTINGS) == "wss://voice.example.com/twilio/media"
+    assert media_stream_url(dataclasses.replace(SETTINGS, public_base_url="http://127.0.0.1:8080")) == \
+        "ws://127.0.0.1:8080/twilio/media"
+    assert media_stream_url(dataclasses.replace(SETTINGS, media_stream_url="wss://x/y")) == "wss://x/y"
+
+
+@pytest.mark.parametrize("signed_url", ["wss://voice.example.com/twilio/media", "wss://voice.example.com/twilio/media/"])
+def test_signature_over_the_stream_url_with_or_without_trailing_slash(signed_url):
+    sig = RequestValidator("tok").compute_signature(signed_url, {})
+    assert UpgradeVerifier(SETTINGS).check(upgrade(sig)) is None
+
+
+@pytest.mark.parametrize("signed_url", ["https://voice.example.com/twilio/media", "ws://voice.example.com/twilio/media",
+                                        "wss://evil.example.com/twilio/media"])
+def test_signatures_over_other_urls_are_refused(signed_url):
+    sig = RequestValidator("tok").compute_signature(signed_url, {})
+    assert UpgradeVerifier(SETTINGS).check(upgrade(sig)) == "bad X-Twilio-Signature"
+    assert UpgradeVerifier(SETTINGS).check(upgrade(None)) == "missing X-Twilio-Signature"
+    no_token = dataclasses.replace(SETTINGS, twilio_auth_token="")
+    assert UpgradeVerifier(no_token).check(upgrade(sig)) == "TWILIO_AUTH_TOKEN is not configured"
+
+
+def start(params: dict[str, str]) -> wire.Start:
+    return wire.Start(sequence_number="1", stream_sid="MZ1", start=wire.StartInfo(
+        account_sid="AC1", stream_sid="MZ1", call_sid="CA1", tracks=["inbound"],
+        media_format=wire.MediaFormat(encoding="audio/x-mulaw", sample_rate=8000, channels=1),
+        custom_parameters=params))
+
+
+def token(**claims) -> str:
+    base = {"call_id": "c1", "call_type": "vendor", "property_id": "p1", "incident_id": "inc-1"}
+    return media_token.issue("secret", media_token.MediaClaims(**{**base, **claims}))
+
+
+def test_a_valid_token_admits_once_and_builds_the_context():
+    used = media_token.UsedTokens()
+    t = token()
+    ctx = admit(start({"token": t, "call_id": "c1", "vendor_id": "v-1", "briefing": "x" * 900}), SETTINGS, used)
+    assert (ctx.call_id, ctx.call_type, ctx.incident_id, ctx.call_sid, ctx.stream_sid) == (
+        "c1", "vendor", "inc-1", "CA1", "MZ1")
+    assert ctx.vendor_id == "v-1" and len(ctx.briefing) == 500
+    with pytest.raises(StreamRejected, match="already used"):
+        admit(start({"token": t}), SETTINGS, used)
+
+
+@pytest.mark.parametrize("params,reason", [
+    ({}, "malformed"),
+    ({"token": "abc.def"}, "bad signature"),
+    ({"token": token(), "call_id": "other"}, "does not match"),
+    ({"token": token(call_type="pirate")}, "unknown call type"),
+])
+def test_bad_tokens_are_refused(params, reason):
+    with pytest.raises(StreamRejected, match=reason):
+        admit(start(params), SETTINGS, media_token.UsedTokens())

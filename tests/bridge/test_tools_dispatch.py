@@ -1,0 +1,96 @@
+"""Tool calls over real NATS: to the real tools service (real PostgreSQL), and the error
+paths every call id must survive (unknown tool, invalid arguments, timeout, cancellation)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from google.genai import types
+
+from services.bridge.metrics import BridgeMetrics
+from services.bridge.personas import CallContext
+from services.bridge.tool_schema import declarations, parameters_schema
+from services.bridge.tools_dispatch import ToolsDispatcher
+from services.tools.app import ToolsService
+from tests.support.services import running, settings_for
+
+CTX = CallContext(call_id="c-tools-1", call_type="guest", property_id="p1", caller_phone="+15550123456")
+
+
+class Answers:
+    def __init__(self) -> None:
+        self.responses: list[types.FunctionResponse] = []
+        self.event = asyncio.Event()
+
+    async def __call__(self, response: types.FunctionResponse) -> None:
+        self.responses.append(response)
+        self.event.set()
+
+    async def wait(self, n: int, timeout: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.responses) < n:
+            self.event.clear()
+            await asyncio.wait_for(self.event.wait(), deadline - asyncio.get_running_loop().time())
+
+
+def fc(name: str, args: dict | None = None, id_: str = "function-call-1") -> types.FunctionCall:
+    return types.FunctionCall(id=id_, name=name, args=args or {})
+
+
+def test_declarations_come_from_the_proto_and_hide_the_bridge_ids():
+    decls = {d.name: d for d in declarations(CTX, non_blocking=True)}
+    assert set(decls) == {"search_maintenance", "create_incident", "update_incident_status", "get_vendor_code",
+                          "end_call", "transfer_to_human"}
+    create = decls["create_incident"].parameters_json_schema
+    assert set(create["properties"]) == {"category", "severity", "description"}
+    assert create["properties"]["severity"]["enum"] == ["emergency", "high", "low", "medium"]
+    assert decls["search_maintenance"].behavior == types.Behavior.NON_BLOCKING
+    assert decls["end_call"].behavior == types.Behavior.BLOCKING
+    blocking = {d.name: d for d in declarations(CTX, non_blocking=False)}
+    assert blocking["search_maintenance"].behavior is None  # 3.1: synchronous only
+    json.dumps(create)  # plain JSON, no $ref
+
+
+def test_vendor_calls_get_their_incident_and_vendor_filled_in():
+    vendor = CallContext(call_id="c2", call_type="vendor", property_id="p1", incident_id="inc-1", vendor_id="v-1")
+    decls = {d.name: d for d in declarations(vendor, non_blocking=True)}
+    assert set(decls["record_quote"].parameters_json_schema["properties"]) == {
+        "price", "currency", "earliest_start", "notes"}
+    assert parameters_schema("record_quote", set())["properties"]["earliest_start"]["format"] == "date-time"
+
+
+@pytest.fixture(scope="module")
+async def tools(nats_url, database_url):
+    async with running(ToolsService(), settings_for("tools", kb_embed_on_start=False)) as svc:
+        yield svc
+
+
+async def test_create_incident_lands_in_postgres_with_the_bridge_ids(tools, nc, pool):
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "high",
+                                           "description": "Kitchen sink leaking under the cabinet",
+                                           "property_id": "p3"})])  # the model cannot pick the property
+    await answers.wait(1)
+    r = answers.responses[0]
+    assert (r.id, r.name) == ("function-call-1", "create_incident")
+    assert r.scheduling == types.FunctionResponseScheduling.WHEN_IDLE
+    incident_id = r.response["output"]["incident_id"]
+    row = await pool.fetchrow("SELECT property_id, category, severity FROM incidents WHERE id = $1", incident_id)
+    assert dict(row) == {"property_id": "p1", "category": "plumbing", "severity": "high"}
+
+
+async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools, nc):
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d.on_tool_call([fc("make_coffee", {}, "function-call-1"),
+                    fc("create_incident", {"category": "volcano", "severity": "high", "description": "x"},
+                       "function-call-2")])
+    await answers.wait(2)
+    by_id = {r.id: r for r in answers.responses}
+    assert by_id["function-call-1"].name == "make_coffee"
+    assert by_id["function-call-1"].response["error"]["code"] == "unknown_tool"
+    assert by_id["function-call-2"].response["error"]["code"] == "invalid_argument"
+    assert "category" in by_id["function-call-2"].response["error"]["message"]

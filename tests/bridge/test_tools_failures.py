@@ -1,0 +1,55 @@
+"""Tool-call failure paths over real NATS with no tools service behind the subject (or a
+slow one): timeouts, cancellation, nobody listening. Every call id still gets an answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fixline_proto import subjects
+from services.bridge.metrics import BridgeMetrics
+from services.bridge.tools_dispatch import ToolsDispatcher
+
+from .test_tools_dispatch import CTX, Answers, fc
+
+
+async def test_a_tool_that_does_not_answer_in_time_gets_a_timeout_error(nc):
+    async def slow(msg):
+        await asyncio.sleep(1.0)
+        await msg.respond(b"{}")
+
+    sub = await nc.subscribe(subjects.tool("update_incident_status"), cb=slow)
+    answers = Answers()
+    metrics = BridgeMetrics()
+    d = ToolsDispatcher(nc, CTX, metrics, answers, timeout_s=0.2)
+    d.on_tool_call([fc("update_incident_status", {"incident_id": "inc-1", "status": "resolved"})])
+    await answers.wait(1)
+    await sub.unsubscribe()
+    assert answers.responses[0].response["error"]["code"] == "timeout"
+    assert answers.responses[0].response["error"]["retryable"] is True
+    assert metrics.tool_latency.labels("update_incident_status", "timeout")._sum.get() >= 0.2
+
+
+async def test_cancelled_calls_are_stopped_and_never_answered(nc):
+    seen = asyncio.Event()
+
+    async def never(msg):
+        seen.set()
+
+    sub = await nc.subscribe(subjects.tool("search_maintenance"), cb=never)
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers, timeout_s=5)
+    d.on_tool_call([fc("search_maintenance", {"query": "wifi"}, "function-call-9")])
+    await asyncio.wait_for(seen.wait(), 2)
+    assert d.pending == 1
+    d.cancel(["function-call-9"])
+    await asyncio.sleep(0.1)
+    await sub.unsubscribe()
+    assert d.pending == 0 and answers.responses == [] and d.cancelled == ["function-call-9"]
+
+
+async def test_no_tools_service_is_an_unavailable_error(nc):
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d.on_tool_call([fc("record_decision", {"incident_id": "inc-1", "approved": True})])
+    await answers.wait(1)
+    assert answers.responses[0].response["error"]["code"] in ("unavailable", "timeout")
