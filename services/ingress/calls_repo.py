@@ -139,3 +139,7 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
         "UPDATE calls SET dial_state = $2, dial_error = $3, status = 'failed', ended_at = coalesce(ended_at, $4),"
         " end_reason = coalesce(end_reason, $5) WHERE id = $1 RETURNING *",
         call_id, state, error, at, "dial_failed" if state == "failed" else "dial_outcome_unknown")
+
+
+async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)

@@ -25,12 +25,14 @@ class StreamTarget:
     incident_id: str
     token: str
     answered_by: str = ""
+    context: tuple[tuple[str, str], ...] = ()  # optional call context for the agent's prompt
 
     def parameters(self) -> dict[str, str]:
         params = {"call_id": self.call_id, "call_type": self.call_type, "property_id": self.property_id,
                   "incident_id": self.incident_id, "token": self.token}
         if self.answered_by:
             params["answered_by"] = self.answered_by
+        params.update((name, value) for name, value in self.context if value)
         return params
 
 

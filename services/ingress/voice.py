@@ -97,7 +97,7 @@ class VoiceHandler:
         if call["ended_at"] is not None:
             return twiml.say_and_hang_up(twiml.CALL_OVER_MESSAGE), "call_over"
         if call["admission"] == "admitted":
-            return self._connect(call), "retry"
+            return await self._connect(conn, call), "retry"
         return await self._record(conn, call, await self.admission.decide(conn))
 
     async def _record(self, conn: asyncpg.Connection, call: asyncpg.Record,
@@ -108,7 +108,7 @@ class VoiceHandler:
         with log_context(call_id=call["id"]):
             log.info("call admission", extra={"decision": decision.reason, "direction": call["direction"]})
         if decision.admitted:
-            return self._connect(call), "admitted"
+            return await self._connect(conn, call), "admitted"
         await outbox.add(conn, CallEnded(property_id=call["property_id"], call_id=call["id"], reason="overflow",
                                          incident_id=call["incident_id"]))
         return self._overflow(call), "overflow"
@@ -119,7 +119,7 @@ class VoiceHandler:
         c = self.config
         return twiml.overflow(c.overflow_mode, c.overflow_message, c.overflow_dial_number)
 
-    def _connect(self, call: asyncpg.Record) -> str:
+    async def _connect(self, conn: asyncpg.Connection, call: asyncpg.Record) -> str:
         claims = media_token.MediaClaims(call_id=call["id"], call_type=call["call_type"],
                                          property_id=call["property_id"], incident_id=call["incident_id"] or "")
         token = media_token.issue(self.config.token_secret, claims, self.config.token_ttl_s)
@@ -127,4 +127,14 @@ class VoiceHandler:
             url=self.config.media_url,
             status_callback=f"{self.config.stream_status_url}?{urlencode({'call_id': call['id']})}",
             call_id=call["id"], call_type=call["call_type"], property_id=call["property_id"],
-            incident_id=call["incident_id"] or "", token=token, answered_by=call["answered_by"] or ""))
+            incident_id=call["incident_id"] or "", token=token, answered_by=call["answered_by"] or "",
+            context=await _call_context(conn, call)))
+
+
+async def _call_context(conn: asyncpg.Connection, call: asyncpg.Record) -> tuple[tuple[str, str], ...]:
+    """What the agent should know about the other party and the place (bridge ``<Parameter>``s)."""
+    place = await calls_repo.property_summary(conn, call["property_id"])
+    caller_phone = call["from_number"] if call["direction"] == "inbound" else call["to_number"]
+    return (("caller_phone", caller_phone), ("direction", call["direction"]),
+            ("vendor_id", call["vendor_id"] or ""), ("briefing", call["briefing"] or ""),
+            ("property_name", place["name"] if place else ""), ("property_address", place["address"] if place else ""))

@@ -81,12 +81,17 @@ async def test_twilio_unreachable_keeps_the_call_pending_and_redelivers(nats_url
     async with dialer_ingress(nats_url, ingress_database_url, nc, "http://127.0.0.1:1") as (svc, durable):
         await publish_dial(nc, command, msg_id=f"dial-{command.call_id}")
 
-        async def delivered_twice() -> bool:
-            info = await nc.jetstream().consumer_info(subjects.CALLS_STREAM, durable)
-            return info.num_redelivered >= 1 or info.delivered.consumer_seq >= 2
+        seen = {}
 
-        assert await wait_for(delivered_twice, timeout=6.0)
-        row = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", command.call_id)
+        async def redelivered_and_handed_back() -> bool:
+            # A redelivery may be mid-attempt ("dialing") when we look: wait for its hand-back.
+            info = await nc.jetstream().consumer_info(subjects.CALLS_STREAM, durable)
+            seen["row"] = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", command.call_id)
+            redelivered = info.num_redelivered >= 1 or info.delivered.consumer_seq >= 2
+            return redelivered and seen["row"]["dial_state"] == "pending"
+
+        assert await wait_for(redelivered_and_handed_back, timeout=6.0)
+        row = seen["row"]
         assert (row["dial_state"], row["ended_at"], row["from_number"], row["landlord_id"]) == (
             "pending", None, "+15550100001", "l1")
         metrics = await _metrics(svc)

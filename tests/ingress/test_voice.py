@@ -45,8 +45,12 @@ async def test_admitted_call_is_recorded_and_streams_to_the_bridge_with_a_valid_
         property_id, "guest", "inbound", "admitted")
     assert stream.get("url") == "wss://ingress.fixline.test/twilio/media"
     assert stream.get("statusCallback") == f"{PUBLIC}/twilio/stream-status?call_id={call['id']}"
+    place = await ingress_pool.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+    context = {"caller_phone": "+15557770001", "direction": "inbound", "property_name": place["name"],
+               "property_address": place["address"]}
     assert {k: v for k, v in params.items() if k != "token"} == {
-        "call_id": call["id"], "call_type": "guest", "property_id": property_id, "incident_id": ""}
+        "call_id": call["id"], "call_type": "guest", "property_id": property_id, "incident_id": "",
+        **{k: v for k, v in context.items() if v}}  # empty context is left out
     claims = media_token.verify(MEDIA_SECRET, params["token"])
     assert (claims.call_id, claims.call_type, claims.property_id) == (call["id"], "guest", property_id)
     events = await events_for_call(nc, property_id, call["id"], want=1)
@@ -94,6 +98,8 @@ async def test_outbound_call_answer_uses_the_call_record(twilio, ingress, nc, in
     _, params = _stream(body)
     assert params["call_type"] == "vendor" and params["incident_id"] == incident_id
     assert params["answered_by"] == "human"
+    assert (params["caller_phone"], params["vendor_id"], params["direction"]) == (
+        "+15550201001", "v-plumb-1", "outbound")  # the agent speaks with the vendor it dialled
     assert media_token.verify(MEDIA_SECRET, params["token"]).incident_id == incident_id
     row = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
     assert (row["twilio_call_sid"], row["answered_by"], row["admission"]) == (sid, "human", "admitted")
