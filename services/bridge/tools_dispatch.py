@@ -9,6 +9,7 @@ are never answered. Arguments are validated against the proto Struct before send
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from google.genai import types
 from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
-from fixline_proto.tools import TOOL_REQUESTS, ToolError
+from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
@@ -126,7 +127,14 @@ class ToolsDispatcher:
         except msgspec.DecodeError:
             log.error("tool answered with an undecodable reply", extra={"tool": name})
             return error_response("internal", f"{name} gave an unreadable answer."), "internal"
+        self._remember_incident(result)
         return result_response(result), result.code if isinstance(result, ToolError) else "ok"
+
+    def _remember_incident(self, result: msgspec.Struct) -> None:
+        """After this call opened (or found) an incident, later tools act on that one: the
+        model does not have to carry the id, and cannot point at another incident."""
+        if isinstance(result, IncidentRef) and not self.ctx.incident_id:
+            self.ctx = dataclasses.replace(self.ctx, incident_id=result.incident_id)
 
     async def _answer(self, call_id: str, name: str, response: dict[str, Any]) -> None:
         scheduling = None

@@ -82,6 +82,21 @@ async def test_create_incident_lands_in_postgres_with_the_bridge_ids(tools, nc, 
     assert dict(row) == {"property_id": "p1", "category": "plumbing", "severity": "high"}
 
 
+async def test_later_tools_act_on_the_incident_this_call_opened(tools, nc, pool):
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d.on_tool_call([fc("create_incident", {"category": "hvac", "severity": "low",
+                                           "description": "The air conditioner rattles at night"})])
+    await answers.wait(1)
+    incident_id = answers.responses[0].response["output"]["incident_id"]
+    # The model names another incident (or none): the update still lands on this call's incident.
+    d.on_tool_call([fc("update_incident_status", {"incident_id": "inc-someone-elses", "status": "troubleshooting"},
+                       "function-call-2")])
+    await answers.wait(2)
+    assert answers.responses[1].response["output"]["incident_id"] == incident_id
+    assert await pool.fetchval("SELECT status FROM incidents WHERE id = $1", incident_id) == "troubleshooting"
+
+
 async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools, nc):
     answers = Answers()
     d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)

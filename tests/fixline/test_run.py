@@ -38,6 +38,8 @@ def test_make_run_brings_every_service_to_ready_and_stops_cleanly(tmp_path, repo
             time.sleep(0.2)
         assert all(_ready(p) for p in ports.values()), log.read_text()[-3000:]
         print(f"all five services ready {time.monotonic() - started:.1f}s after `fixline run`")
+        while time.monotonic() < deadline and "simulate a guest call" not in log.read_text():
+            time.sleep(0.1)  # the supervisor polls /readyz itself before it prints
         text = log.read_text()
         assert "all 5 services ready" in text
         assert "gemini emulator" in text and "twilio emulator" in text and "calendar emulator" in text

@@ -168,7 +168,8 @@ async def test_a_dial_command_delivered_twice_places_exactly_one_call(nats_url, 
     events = await events_for_call(nc, "p1", command.call_id, want=3)
     names = [type(e).__name__ for e in events]
     assert names.count("CallStarted") == 1 and names.count("CallEnded") == 1
-    assert {e.status for e in events if type(e).__name__ == "CallStatusChanged"} >= {"ringing", "completed"}
+    # Twilio does not order callbacks: a "ringing" that lands after "in-progress" is ignored, never applied.
+    assert "completed" in {e.status for e in events if type(e).__name__ == "CallStatusChanged"}
 
 
 async def test_a_twilio_error_ends_the_call_without_retrying(nats_url, ingress_database_url, nc, ingress_pool):
