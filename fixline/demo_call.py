@@ -9,6 +9,8 @@ from pathlib import Path
 
 import aiohttp
 
+from .offline import DEMO_GUEST_NUMBER
+
 GUEST_SCRIPT = Path(__file__).with_name("demo") / "guest_caller.json"
 TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -23,7 +25,7 @@ async def place_demo_call(state_dir: Path, to: str, timeout_s: float = 120.0) ->
     if not emulator:
         print("`make run` is using real Twilio credentials; call the property's number from a phone instead")
         return 2
-    request = {"to": to, "from": "+15557770123", "voice_url": f"{run['PUBLIC_BASE_URL']}/twilio/voice",
+    request = {"to": to, "from": DEMO_GUEST_NUMBER, "voice_url": f"{run['PUBLIC_BASE_URL']}/twilio/voice",
                "callee_script": json.loads(GUEST_SCRIPT.read_text())}
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{emulator}/_emulator/calls", json=request) as resp:

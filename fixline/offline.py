@@ -5,6 +5,7 @@ points the services at them."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -14,16 +15,39 @@ from emulators.calendar import CalendarEmulator
 from emulators.gemini import GeminiEmulator
 from emulators.twilio import TwilioEmulator
 
+from .db.seed import load_directory
+
 OFFLINE_AUTH_TOKEN = "offline-twilio-auth-token"
 
 
+DEMO_DIR = Path(__file__).with_name("demo")
+DEMO_GUEST_NUMBER = "+15557770123"  # the scripted guest of ``make call``
+
+
 def persona_scenario(setup) -> str:
-    """Pick the scripted conversation by the tools the bridge declared for the call."""
+    """Pick the scripted conversation by the tools the bridge declared for the call, and
+    (for guests) whether it is a call back with a briefing."""
     if "record_quote" in setup.tools:
-        return "vendor"
+        return str(DEMO_DIR / "agent_vendor.json")
     if "record_decision" in setup.tools:
-        return "landlord"
-    return "guest"
+        return str(DEMO_DIR / "agent_landlord.json")
+    if "Briefing:" in setup.system_instruction:
+        return str(DEMO_DIR / "agent_guest_update.json")
+    return str(DEMO_DIR / "agent_guest.json")
+
+
+def answer_outbound_calls(twilio: TwilioEmulator) -> None:
+    """Who picks up when outreach phones a vendor, a landlord or the demo guest."""
+    directory = load_directory()
+    for vendor in directory["vendors"]:
+        twilio.set_callee(vendor["phone"], _demo_script("callee_vendor.json"))
+    for prop in directory["properties"]:
+        twilio.set_callee(prop["landlord"]["phone"], _demo_script("callee_landlord.json"))
+    twilio.set_callee(DEMO_GUEST_NUMBER, _demo_script("callee_guest_update.json"))
+
+
+def _demo_script(name: str) -> dict:
+    return json.loads((DEMO_DIR / name).read_text())
 
 
 def needs_emulators(env: dict[str, str]) -> dict[str, bool]:
@@ -55,18 +79,20 @@ async def offline_world(env: dict[str, str], state_dir: Path) -> AsyncIterator[t
     emu_dir.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         if wanted["gemini"]:
-            gemini = await stack.enter_async_context(
-                GeminiEmulator("guest", selector=persona_scenario, tls_dir=str(emu_dir / "tls")))
+            gemini = await stack.enter_async_context(GeminiEmulator(
+                str(DEMO_DIR / "agent_guest.json"), selector=persona_scenario, tls_dir=str(emu_dir / "tls")))
             added.update(GEMINI_API_KEY=gemini.api_key, GEMINI_BASE_URL=gemini.base_url,
                          GEMINI_CA_FILE=gemini.ca_file, SSL_CERT_FILE=gemini.ca_file)
             # The emulator's embeddings are synthetic; offline search uses the local model.
             added.setdefault("EMBEDDING_PROVIDER", env.get("EMBEDDING_PROVIDER") or "local")
             banner.append(f"gemini emulator   {gemini.base_url}")
         if wanted["twilio"]:
+            (emu_dir / "calls").mkdir(exist_ok=True)
             twilio = await stack.enter_async_context(
                 TwilioEmulator(auth_token=OFFLINE_AUTH_TOKEN, record_dir=str(emu_dir / "calls")))
             added.update(TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
                          TWILIO_API_BASE_URL=twilio.base_url, FIXLINE_TWILIO_EMULATOR_URL=twilio.base_url)
+            answer_outbound_calls(twilio)
             banner.append(f"twilio emulator   {twilio.base_url}  (recordings in {emu_dir / 'calls'})")
         if wanted["calendar"]:
             calendar = await stack.enter_async_context(CalendarEmulator())

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -82,9 +83,22 @@ async def wait_all_ready(procs: list[Supervised], timeout: float = 120.0) -> flo
     return time.monotonic() - started
 
 
+def ports_in_use(procs: list[Supervised]) -> list[str]:
+    """Services whose port something else already holds (another ``make run``?)."""
+    busy = []
+    for proc in procs:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", proc.port)) == 0:
+                busy.append(f"{proc.name} ({proc.port})")
+    return busy
+
+
 async def supervise(env: dict[str, str], stop: asyncio.Event, drain_timeout: float = 30.0,
                     on_ready: Callable[[], None] | None = None) -> None:
     procs = [Supervised(name, env) for name in SERVICES]
+    if busy := ports_in_use(procs):
+        raise SystemExit(f"ports already in use: {', '.join(busy)} — is another `make run` running? "
+                         "(or set <SERVICE>_PORT)")
     for proc in procs:
         proc.task = asyncio.create_task(proc.run())
     try:

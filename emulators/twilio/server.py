@@ -58,6 +58,7 @@ class TwilioEmulator(AppServer):
         app.add_routes(self._rest.routes())
         app.router.add_post("/_emulator/calls", self._control_place_call)
         app.router.add_get("/_emulator/calls/{sid}", self._control_call_state)
+        app.router.add_get("/_emulator/calls", self._control_list_calls)
         return app
 
     async def start(self) -> "TwilioEmulator":
@@ -139,6 +140,14 @@ class TwilioEmulator(AppServer):
         return web.json_response({"sid": call.sid, "status": call.status, "transcript": said,
                                   "recording": wav, "marks_echoed": len(call.marks_echoed),
                                   "clears": len(call.clears)})
+
+    async def _control_list_calls(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/calls``: every call with its timeline (offline debugging)."""
+        return web.json_response([
+            {"sid": c.sid, "to": c.to, "status": c.status,
+             "timeline": [{"t": e.t, "kind": e.kind, **{k: str(v)[:200] for k, v in e.detail.items()}}
+                          for e in c.timeline if e.kind not in ("mark_received", "mark_echoed")]}
+            for c in self.calls.values()])
 
     # ------------------------------------------------------------ callbacks
 

@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from services.common import media_token
 from services.common.settings import Settings
+from services.common.stream_parameters import join_parameter
 
 from .codecs import twilio as wire
 from .personas import CALL_TYPES, MAX_PARAMETER_CHARS, OPTIONAL_PARAMETERS, CallContext
@@ -96,7 +97,7 @@ def admit(start: wire.Start, settings: Settings, used: media_token.UsedTokens) -
         used.consume(claims)
     except media_token.TokenError as exc:
         raise StreamRejected(f"media token refused: {exc}") from None
-    optional = {k: params[k][:MAX_PARAMETER_CHARS] for k in OPTIONAL_PARAMETERS if params.get(k)}
+    optional = {k: join_parameter(params, k)[:MAX_PARAMETER_CHARS] for k in OPTIONAL_PARAMETERS if params.get(k)}
     return CallContext(call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
                        incident_id=claims.incident_id, call_sid=start.start.call_sid,
                        stream_sid=start.stream_sid, **optional)

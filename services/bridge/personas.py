@@ -17,7 +17,7 @@ CALL_TYPES = ("guest", "vendor", "landlord")
 # Context fields a stream may carry as <Parameter>s besides the signed token's claims.
 OPTIONAL_PARAMETERS = ("caller_phone", "vendor_id", "property_name", "property_address", "briefing",
                        "direction", "answered_by")
-MAX_PARAMETER_CHARS = 500
+MAX_PARAMETER_CHARS = 4000  # a briefing arrives split over several <Parameter>s
 
 
 @dataclass(frozen=True)

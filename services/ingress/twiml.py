@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
+from services.common.stream_parameters import split_parameter
+
 VOICE = "Polly.Joanna"
 LANGUAGE = "en-US"
 UNKNOWN_NUMBER_MESSAGE = ("Sorry, this number is not connected to a property we look after. "
@@ -32,7 +34,8 @@ class StreamTarget:
                   "incident_id": self.incident_id, "token": self.token}
         if self.answered_by:
             params["answered_by"] = self.answered_by
-        params.update((name, value) for name, value in self.context if value)
+        for name, value in self.context:
+            params.update(split_parameter(name, value))
         return params
 
 

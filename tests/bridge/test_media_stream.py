@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from services.bridge.codecs import twilio as wire
 from services.bridge.media_stream import StreamRejected, UpgradeVerifier, admit, media_stream_url
+from services.bridge.personas import MAX_PARAMETER_CHARS
 from services.common import media_token
 from services.common.settings import Settings
 
@@ -60,10 +61,10 @@ def token(**claims) -> str:
 def test_a_valid_token_admits_once_and_builds_the_context():
     used = media_token.UsedTokens()
     t = token()
-    ctx = admit(start({"token": t, "call_id": "c1", "vendor_id": "v-1", "briefing": "x" * 900}), SETTINGS, used)
+    ctx = admit(start({"token": t, "call_id": "c1", "vendor_id": "v-1", "briefing": "x" * 9000}), SETTINGS, used)
     assert (ctx.call_id, ctx.call_type, ctx.incident_id, ctx.call_sid, ctx.stream_sid) == (
         "c1", "vendor", "inc-1", "CA1", "MZ1")
-    assert ctx.vendor_id == "v-1" and len(ctx.briefing) == 500
+    assert ctx.vendor_id == "v-1" and len(ctx.briefing) == MAX_PARAMETER_CHARS  # capped
     with pytest.raises(StreamRejected, match="already used"):
         admit(start({"token": t}), SETTINGS, used)
 

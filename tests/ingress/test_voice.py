@@ -9,6 +9,7 @@ import aiohttp
 
 from fixline_proto.events import CallStarted
 from services.common import media_token
+from services.common.stream_parameters import join_parameter
 from tests.ingress.conftest import (MEDIA_SECRET, PUBLIC, TwilioSide, events_for_call, ingress_running, new_sid,
                                   report_capacity)
 
@@ -81,6 +82,9 @@ async def test_signed_webhook_missing_fields_is_a_bad_request(twilio, ingress_po
     assert await ingress_pool.fetchval("SELECT count(*) FROM calls WHERE twilio_call_sid = $1", sid) == 0
 
 
+BRIEFING = "Quotes: " + "; ".join(f"vendor {n} quoted {100 + n} USD, earliest Tuesday 10:00" for n in range(30))
+
+
 async def test_outbound_call_answer_uses_the_call_record(twilio, ingress, nc, ingress_pool, prop, no_open_calls):
     property_id, number = prop
     call_id, incident_id, sid = uuid.uuid4().hex, f"inc-{uuid.uuid4().hex[:8]}", new_sid()
@@ -89,8 +93,8 @@ async def test_outbound_call_answer_uses_the_call_record(twilio, ingress, nc, in
         " 'high', 'leak')", incident_id, property_id)
     await ingress_pool.execute(
         "INSERT INTO calls (id, property_id, incident_id, call_type, direction, from_number, to_number, vendor_id,"
-        " status, dial_state) VALUES ($1, $2, $3, 'vendor', 'outbound', $4, '+15550201001', 'v-plumb-1', 'queued',"
-        " 'placed')", call_id, property_id, incident_id, number)
+        " status, dial_state, briefing) VALUES ($1, $2, $3, 'vendor', 'outbound', $4, '+15550201001', 'v-plumb-1',"
+        " 'queued', 'placed', $5)", call_id, property_id, incident_id, number, BRIEFING)
     await report_capacity(nc, ingress, active=0, max_calls=1)
     status, body = await twilio.voice(sid, to="+15550201001", from_=number, query=f"?call_id={call_id}",
                                       Direction="outbound-api", CallStatus="in-progress", AnsweredBy="human")
@@ -100,6 +104,10 @@ async def test_outbound_call_answer_uses_the_call_record(twilio, ingress, nc, in
     assert params["answered_by"] == "human"
     assert (params["caller_phone"], params["vendor_id"], params["direction"]) == (
         "+15550201001", "v-plumb-1", "outbound")  # the agent speaks with the vendor it dialled
+    # Twilio refuses a <Parameter> of 500+ characters: a long briefing is split, and joins back.
+    stream, _ = _stream(body)
+    assert all(len(p.get("name")) + len(p.get("value")) < 500 for p in stream.findall("Parameter"))
+    assert join_parameter(params, "briefing") == BRIEFING
     assert media_token.verify(MEDIA_SECRET, params["token"]).incident_id == incident_id
     row = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
     assert (row["twilio_call_sid"], row["answered_by"], row["admission"]) == (sid, "human", "admitted")
