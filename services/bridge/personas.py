@@ -50,7 +50,8 @@ def context_lines(ctx: CallContext) -> str:
     if ctx.incident_id:
         lines.append(f"- Incident being handled: {ctx.incident_id}")
     if ctx.vendor_id:
-        lines.append(f"- Vendor on this call: {ctx.vendor_id}")
+        role = "Recommended vendor" if ctx.call_type == "landlord" else "Vendor on this call"
+        lines.append(f"- {role}: {ctx.vendor_id}")
     if ctx.briefing:
         lines.append(f"- Briefing: {ctx.briefing}")
     lines.append(f"- Who you are talking with: the {ctx.call_type}")

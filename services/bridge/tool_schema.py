@@ -72,6 +72,14 @@ def filled_fields(ctx: CallContext) -> dict[str, Any]:
     return filled
 
 
+def default_fields(ctx: CallContext) -> dict[str, Any]:
+    """Arguments the model may leave out: on a landlord call, the vendor being approved is
+    the one outreach recommended (the landlord may still name another)."""
+    if ctx.vendor_id and ctx.call_type == "landlord":
+        return {"vendor_id": ctx.vendor_id}
+    return {}
+
+
 def _simplify(prop: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema as Gemini takes it: ``X | None`` -> optional X; typed enums; date-times."""
     if "anyOf" in prop:

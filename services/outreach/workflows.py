@@ -115,6 +115,7 @@ async def _ask_landlord(job: dict, quotes: list[dict], rec: dict, opts: dict) ->
     await steps.set_incident_status(job["incident_id"], "awaiting_approval",
                                     f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
     spec = call_spec(job, "landlord", job["landlord_phone"], briefings.landlord(job, quotes, rec), opts)
+    spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
     await steps.progress(job["property_id"], job["incident_id"], "calling_landlord", job["landlord_name"] or "",
                          call_id=spec["call_id"])
     with SetWorkflowID(spec["workflow_id"]):

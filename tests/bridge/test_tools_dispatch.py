@@ -12,7 +12,7 @@ from google.genai import types
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.personas import CallContext
 from services.bridge.tool_schema import declarations, parameters_schema
-from services.bridge.tools_dispatch import ToolsDispatcher
+from services.bridge.tools_dispatch import ToolsDispatcher, build_request
 from services.tools.app import ToolsService
 from tests.support.services import running, settings_for
 
@@ -109,3 +109,13 @@ async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools
     assert by_id["function-call-1"].response["error"]["code"] == "unknown_tool"
     assert by_id["function-call-2"].response["error"]["code"] == "invalid_argument"
     assert "category" in by_id["function-call-2"].response["error"]["message"]
+
+
+def test_a_landlord_approval_defaults_to_the_recommended_vendor():
+    landlord = CallContext(call_id="c3", call_type="landlord", property_id="p1", incident_id="inc-1",
+                           vendor_id="v-plumb-1")
+    assert build_request("record_decision", {"approved": True}, landlord).vendor_id == "v-plumb-1"
+    chosen = build_request("record_decision", {"approved": True, "vendor_id": "v-plumb-2"}, landlord)
+    assert chosen.vendor_id == "v-plumb-2"  # the landlord may approve another vendor
+    vendor = CallContext(call_id="c4", call_type="vendor", property_id="p1", incident_id="inc-1", vendor_id="v-1")
+    assert build_request("record_quote", {"price": 90, "vendor_id": "v-9"}, vendor).vendor_id == "v-1"
