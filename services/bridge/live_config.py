@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 
 from google import genai
 from google.genai import types
 
+from services.common import gemini
 from services.common.settings import Settings
 
 from . import personas, tool_schema
@@ -29,19 +29,13 @@ def supports_non_blocking(model: str, override: str = "auto") -> bool:
 def make_client(settings: Settings) -> genai.Client:
     """One client per process. Keepalive tolerates Gemini's slow pongs (8-30 s measured):
     websockets' default 20 s ping timeout would kill healthy sessions."""
-    ws_args: dict[str, object] = {
-        "ping_interval": settings.gemini_ping_interval_s or None,
-        "ping_timeout": settings.gemini_ping_timeout_s or None,
-        "compression": None,  # base64 PCM barely compresses; deflate per frame costs CPU
-    }
-    if settings.gemini_ca_file:
-        ctx = ssl.create_default_context()
-        ctx.load_verify_locations(settings.gemini_ca_file)
-        ws_args["ssl"] = ctx
-    options = types.HttpOptions(base_url=settings.gemini_base_url or None,
-                                api_version=settings.gemini_live_api_version or settings.gemini_api_version or None,
-                                async_client_args=ws_args)
-    return genai.Client(api_key=settings.gemini_api_key or "unset", http_options=options)
+    return gemini.make_client(
+        settings, api_version=settings.gemini_live_api_version,
+        websocket_args={
+            "ping_interval": settings.gemini_ping_interval_s or None,
+            "ping_timeout": settings.gemini_ping_timeout_s or None,
+            "compression": None,  # base64 PCM barely compresses; deflate per frame costs CPU
+        })
 
 
 @dataclass(frozen=True)
