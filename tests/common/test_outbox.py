@@ -3,17 +3,15 @@
 import asyncio
 import uuid
 
-import asyncpg
-import nats
 import pytest
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from fixline.db.provision import provision_database
 from fixline.devstack import EmbeddedNats
-from fixline_proto import codec, subjects
+from fixline_proto import subjects
 from fixline_proto.events import IncidentUpdated
-from fixline.db.migrate import migrate
 from services.common import bus, db
 from services.common.outbox import OutboxRelay, add
+from tests.support.events import stream_events
 
 
 def _event(property_id: str, n: int) -> IncidentUpdated:
@@ -21,28 +19,11 @@ def _event(property_id: str, n: int) -> IncidentUpdated:
                            previous_status="open")
 
 
-async def _stream_events(nc, property_id: str) -> list:
-    js = nc.jetstream()
-    sub = await js.subscribe(subjects.events_of_property(property_id), ordered_consumer=True,
-                             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
-    found = []
-    while True:
-        try:
-            msg = await sub.next_msg(timeout=0.5)
-        except nats.errors.TimeoutError:
-            break
-        found.append(codec.EVENT_DECODER.decode(msg.data))
-    await sub.unsubscribe()
-    return found
-
-
 @pytest.fixture
-async def own_pool(empty_database):
+async def own_pool(stack):
     """A database of this test's own: a relay publishes every pending row it can see."""
-    conn = await asyncpg.connect(empty_database)
-    await migrate(conn)
-    await conn.close()
-    created = await db.create_pool(empty_database, max_size=3)
+    url = await provision_database(stack.database_url, f"fixline_outbox_{uuid.uuid4().hex[:8]}", seeded=False)
+    created = await db.create_pool(url, max_size=3)
     yield created
     await created.close()
 
@@ -75,7 +56,7 @@ async def test_events_written_while_nats_is_down_arrive_exactly_once(tmp_path, o
         # A second relay pass over already-published ids (as after a crash) must not duplicate.
         await pool.execute("UPDATE outbox SET published_at = NULL WHERE subject LIKE $1", f"events.{property_id}.%")
         await relay.publish_pending()
-        events = await _stream_events(nc, property_id)
+        events = await stream_events(nc, subjects.events_of_property(property_id))
         assert sorted(e.incident_id for e in events) == sorted(f"inc-{n}" for n in range(20))
     finally:
         task.cancel()
@@ -94,8 +75,6 @@ async def test_a_rolled_back_write_publishes_nothing(pool, nats_url):
 
 async def test_two_databases_publishing_into_one_stream_never_collide(stack, nats_url, nc):
     """Outbox ids restart at 1 in every database; the message id must not (it is the event id)."""
-    from fixline.db.provision import provision_database
-
     property_id = f"px{uuid.uuid4().hex[:8]}"
     pools = []
     for n in range(2):
@@ -107,7 +86,7 @@ async def test_two_databases_publishing_into_one_stream_never_collide(stack, nat
                 await add(conn, _event(property_id, n))
             assert await pool.fetchval("SELECT min(id) FROM outbox") == 1
             await OutboxRelay(pool, nc).publish_pending()
-        events = await _stream_events(nc, property_id)
+        events = await stream_events(nc, subjects.events_of_property(property_id))
         assert sorted(e.incident_id for e in events) == ["inc-0", "inc-1"]
     finally:
         for pool in pools:

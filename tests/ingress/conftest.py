@@ -12,17 +12,15 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
-import msgspec
-import nats
 import pytest
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from twilio.request_validator import RequestValidator
 
 from fixline.db.provision import provision_database
-from fixline_proto import codec, encode, subjects
+from fixline_proto import encode, subjects
 from fixline_proto.commands import BridgeCapacity
 from services.common import db
 from services.ingress.app import IngressService
+from tests.support.events import stream_events
 from tests.support.services import RunningService, running, settings_for
 
 AUTH_TOKEN = "ingress-test-auth-token"
@@ -145,21 +143,5 @@ async def events_for_call(nc, property_id: str, call_id: str, want: int, timeout
 
 
 async def _read_events(nc, property_id: str, call_id: str) -> list:
-    sub = await nc.jetstream().subscribe(subjects.events_of_property(property_id), ordered_consumer=True,
-                                         config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
-    found = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.3)
-            except nats.errors.TimeoutError:
-                break
-            try:
-                event = codec.EVENT_DECODER.decode(msg.data)
-            except msgspec.ValidationError:
-                continue
-            if getattr(event, "call_id", None) == call_id:
-                found.append(event)
-    finally:
-        await sub.unsubscribe()
-    return found
+    events = await stream_events(nc, subjects.events_of_property(property_id))
+    return [e for e in events if getattr(e, "call_id", None) == call_id]
