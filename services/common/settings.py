@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 
 DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 8083, "outreach": 8084}
 
@@ -11,18 +11,41 @@ DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 808
 SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "dashboard_tokens", "media_token_secret")
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+_NOT_FROM_ENV = {"service", "http_port"}
+_NORMALISE = {"public_base_url": lambda v: v.rstrip("/"), "log_level": str.upper,
+              "embedding_provider": str.lower, "overflow_mode": str.lower,
+              "gemini_non_blocking_tools": str.lower, "gemini_tool_scheduling": str.upper}
+_EMPTY_MEANS_DEFAULT = {"overflow_message"}  # other strings: set-but-empty means "off"/"none"
 
 
-def _env_float(name: str, default: float) -> float:
+def _read_number(name: str, kind: type, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
+
+
+def _read(f: Field) -> object:
+    name = f.name.upper()
+    if f.type in ("int", "float"):
+        return _read_number(name, int if f.type == "int" else float, f.default)
     raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
+    if raw is None or (raw == "" and f.name in _EMPTY_MEANS_DEFAULT):
+        return f.default
+    if f.type == "bool":
+        return raw.strip().lower() not in ("0", "false", "no", "off", "")
+    return _NORMALISE.get(f.name, str)(raw)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+def environment_variables() -> dict[str, object]:
+    """Every variable the services read, with its default (the README table mirrors this)."""
+    names: dict[str, object] = {f.name.upper(): f.default for f in fields(Settings) if f.name not in _NOT_FROM_ENV}
+    names["HTTP_PORT"] = 0
+    names.update({f"{service.upper()}_PORT": port for service, port in DEFAULT_PORTS.items()})
+    return names
 
 
 @dataclass(frozen=True)
@@ -111,83 +134,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
-        return cls(
-            service=service,
-            http_host=_env("HTTP_HOST", "127.0.0.1"),
-            http_port=_env_int(f"{service.upper()}_PORT", _env_int("HTTP_PORT", DEFAULT_PORTS.get(service, 0))),
-            log_level=_env("LOG_LEVEL", "INFO").upper(),
-            nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
-            database_url=_env("DATABASE_URL"),
-            db_statement_cache_size=_env_int("DB_STATEMENT_CACHE_SIZE", 100),
-            public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
-            gemini_api_key=_env("GEMINI_API_KEY"),
-            gemini_base_url=_env("GEMINI_BASE_URL"),
-            gemini_api_version=_env("GEMINI_API_VERSION", "v1"),
-            gemini_live_model=_env("GEMINI_LIVE_MODEL", "gemini-3.8-live"),
-            gemini_voice=_env("GEMINI_VOICE", "Charon"),
-            gemini_ca_file=_env("GEMINI_CA_FILE"),
-            twilio_account_sid=_env("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
-            twilio_api_base_url=_env("TWILIO_API_BASE_URL"),
-            google_calendar_id=_env("GOOGLE_CALENDAR_ID", "primary"),
-            google_calendar_api_endpoint=_env("GOOGLE_CALENDAR_API_ENDPOINT"),
-            google_application_credentials=_env("GOOGLE_APPLICATION_CREDENTIALS"),
-            dashboard_token=_env("DASHBOARD_TOKEN"),
-            media_token_secret=_env("MEDIA_TOKEN_SECRET"),
-            drain_timeout_s=_env_float("DRAIN_TIMEOUT_S", 840.0),
-            max_calls=_env_int("MAX_CALLS", 200),
-            embedding_provider=_env("EMBEDDING_PROVIDER").lower(),
-            gemini_embedding_model=_env("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001"),
-            gemini_embedding_dims=_env_int("GEMINI_EMBEDDING_DIMS", 768),
-            kb_embed_on_start=_env("KB_EMBED_ON_START", "1").lower() not in ("0", "false", "no"),
-            incident_dedupe_window_s=_env_float("INCIDENT_DEDUPE_WINDOW_S", 7200.0),
-            vendor_code_early_s=_env_float("VENDOR_CODE_EARLY_S", 3600.0),
-            outbox_poll_interval_s=_env_float("OUTBOX_POLL_INTERVAL_S", 1.0),
-            tools_max_in_flight=_env_int("TOOLS_MAX_IN_FLIGHT", 64),
-            media_stream_url=_env("MEDIA_STREAM_URL"),
-            media_token_ttl_s=_env_float("MEDIA_TOKEN_TTL_S", 120.0),
-            overflow_mode=_env("OVERFLOW_MODE", "say").lower(),
-            overflow_dial_number=_env("OVERFLOW_DIAL_NUMBER"),
-            overflow_message=_env("OVERFLOW_MESSAGE") or Settings.overflow_message,
-            bridge_capacity_ttl_s=_env_float("BRIDGE_CAPACITY_TTL_S", 15.0),
-            admission_reservation_ttl_s=_env_float("ADMISSION_RESERVATION_TTL_S", 30.0),
-            outbound_machine_detection=_env("OUTBOUND_MACHINE_DETECTION", "Enable"),
-            dial_ring_timeout_s=_env_int("DIAL_RING_TIMEOUT_S", 30),
-            dialer_consumer=_env("DIALER_CONSUMER", "ingress-dialer"),
-            dashboard_tokens=_env("DASHBOARD_TOKENS"),
-            dashboard_session_ttl_s=_env_float("DASHBOARD_SESSION_TTL_S", 12 * 3600.0),
-            notifier_stream=_env("NOTIFIER_STREAM", "EVENTS"),
-            notifier_subject_prefix=_env("NOTIFIER_SUBJECT_PREFIX", "events"),
-            sse_heartbeat_s=_env_float("SSE_HEARTBEAT_S", 15.0),
-            sse_retry_ms=_env_int("SSE_RETRY_MS", 3000),
-            sse_client_queue=_env_int("SSE_CLIENT_QUEUE", 256),
-            sse_send_timeout_s=_env_float("SSE_SEND_TIMEOUT_S", 10.0),
-            sse_max_clients=_env_int("SSE_MAX_CLIENTS", 5000),
-            bridge_inbound_rate=_env_int("BRIDGE_INBOUND_RATE", 16000),
-            gemini_live_api_version=_env("GEMINI_LIVE_API_VERSION"),
-            gemini_ping_interval_s=_env_float("GEMINI_PING_INTERVAL_S", 20.0),
-            gemini_ping_timeout_s=_env_float("GEMINI_PING_TIMEOUT_S", 60.0),
-            gemini_compression_trigger_tokens=_env_int("GEMINI_COMPRESSION_TRIGGER_TOKENS", 25600),
-            gemini_compression_target_tokens=_env_int("GEMINI_COMPRESSION_TARGET_TOKENS", 12800),
-            gemini_vad_silence_ms=_env_int("GEMINI_VAD_SILENCE_MS", 0),
-            gemini_non_blocking_tools=_env("GEMINI_NON_BLOCKING_TOOLS", "auto").lower(),
-            gemini_tool_scheduling=_env("GEMINI_TOOL_SCHEDULING", "WHEN_IDLE").upper(),
-            gemini_reconnect_attempts=_env_int("GEMINI_RECONNECT_ATTEMPTS", 4),
-            bridge_tool_timeout_s=_env_float("BRIDGE_TOOL_TIMEOUT_S", 8.0),
-            playback_lead_ms=_env_float("PLAYBACK_LEAD_MS", 300.0),
-            playback_jitter_ms=_env_float("PLAYBACK_JITTER_MS", 100.0),
-            fallback_transfer_number=_env("FALLBACK_TRANSFER_NUMBER"),
-            gemini_flash_model=_env("GEMINI_FLASH_MODEL", "gemini-3.8-flash"),
-            outreach_vendors=_env_int("OUTREACH_VENDORS", 2),
-            outreach_call_timeout_s=_env_float("OUTREACH_CALL_TIMEOUT_S", 900.0),
-            outreach_result_grace_s=_env_float("OUTREACH_RESULT_GRACE_S", 10.0),
-            outreach_analysis_timeout_s=_env_float("OUTREACH_ANALYSIS_TIMEOUT_S", 20.0),
-            outreach_executor_id=_env("OUTREACH_EXECUTOR_ID", "outreach-0"),
-            outreach_app_version=_env("OUTREACH_APP_VERSION", "outreach-v1"),
-            outreach_dbos_database_url=_env("OUTREACH_DBOS_DATABASE_URL"),
-            outreach_trigger_consumer=_env("OUTREACH_TRIGGER_CONSUMER", "outreach-triggers"),
-            outreach_results_consumer=_env("OUTREACH_RESULTS_CONSUMER", "outreach-results"),
-        )
+        """Every field from the variable of its name in upper case (``nats_url`` <- NATS_URL);
+        the listen port from ``<SERVICE>_PORT``, else HTTP_PORT, else the service's default."""
+        values = {f.name: _read(f) for f in fields(cls) if f.name not in _NOT_FROM_ENV}
+        port = _read_number("HTTP_PORT", int, DEFAULT_PORTS.get(service, 0))
+        port = _read_number(f"{service.upper()}_PORT", int, port)
+        return cls(service=service, http_port=port, **values)
 
     def secret_values(self) -> list[str]:
         values = [getattr(self, name) for name in SECRET_SETTINGS if getattr(self, name)]

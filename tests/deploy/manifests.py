@@ -8,7 +8,6 @@ feed them deliberately broken documents and prove they fail.
 
 from __future__ import annotations
 
-import ast
 import copy
 import re
 import shutil
@@ -20,7 +19,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-SETTINGS_PY = ROOT / "services" / "common" / "settings.py"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 K8S_VERSION = "1.32"
 
@@ -138,37 +136,18 @@ def module_path(module: str) -> Path | None:
 # ---------------------------------------------------------------- settings
 
 class SettingsSpec:
-    """Environment variables Settings.from_env reads, with literal defaults, parsed from source."""
+    """Environment variables the services read (``Settings.from_env``), with their defaults."""
 
-    def __init__(self, source: str) -> None:
-        tree = ast.parse(source)
-        self.default_ports = self._default_ports(tree)
-        self.names: set[str] = set()
-        self.defaults: dict[str, Any] = {}
-        from_env = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "from_env")
-        for call in ast.walk(from_env):
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                    and call.func.id.startswith("_env") and call.args):
-                continue
-            name_node = call.args[0]
-            if isinstance(name_node, ast.Constant):
-                self.names.add(name_node.value)
-                if len(call.args) > 1 and isinstance(call.args[1], ast.Constant):
-                    self.defaults[name_node.value] = call.args[1].value
-            elif isinstance(name_node, ast.JoinedStr):  # f"{service.upper()}_PORT"
-                suffix = "".join(v.value for v in name_node.values if isinstance(v, ast.Constant))
-                self.names |= {f"{svc.upper()}{suffix}" for svc in self.default_ports}
+    def __init__(self) -> None:
+        from services.common.settings import DEFAULT_PORTS, environment_variables
 
-    @staticmethod
-    def _default_ports(tree: ast.Module) -> dict[str, int]:
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DEFAULT_PORTS" for t in node.targets):
-                return ast.literal_eval(node.value)
-        raise AssertionError("DEFAULT_PORTS not found in settings.py")
+        self.default_ports = dict(DEFAULT_PORTS)
+        self.defaults: dict[str, Any] = environment_variables()
+        self.names: set[str] = set(self.defaults)
 
 
 def load_settings_spec() -> SettingsSpec:
-    return SettingsSpec(SETTINGS_PY.read_text())
+    return SettingsSpec()
 
 
 def effective_env(container: Doc, configmaps: dict[str, Doc]) -> dict[str, str]:
