@@ -68,14 +68,16 @@ class Call:
         self.ctx, self.ws, self.deps = ctx, ws, deps
         s, m = deps.settings, deps.metrics
         self.metrics = m
+        self._fwd_in, self._fwd_out = m.forward_latency.labels("in"), m.forward_latency.labels("out")  # hot path
         self.inbound = InboundAudio(deps.options.inbound_rate)
         self.outbound = OutboundAudio()
         self.playback = Playback(self._send_twilio, ctx.stream_sid, lead_ms=s.playback_lead_ms,
-                                 jitter_ms=s.playback_jitter_ms, on_frames_sent=m.frames_out.inc,
-                                 on_turn_audio=self._on_turn_audio)
+                                 jitter_ms=s.playback_jitter_ms, mark_ms=max(0.0, s.playback_mark_ms),
+                                 on_frames_sent=m.frames_out.inc, on_turn_audio=self._on_turn_audio)
         self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
-                               mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts)
+                               mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
+                               batch_frames=deps.options.inbound_batch_ms // 20)
         self.ending = Ending(self)
         self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
@@ -159,8 +161,10 @@ class Call:
         elif isinstance(msg, wire.Mark):
             self.playback.on_mark(msg.mark.name)
         elif isinstance(msg, wire.Dtmf):
+            await self.link.flush_audio()
             self._on_dtmf(msg.dtmf.digit)
         elif isinstance(msg, wire.Stop):
+            await self.link.flush_audio()
             return "caller_hangup"
         return None
 
@@ -178,7 +182,7 @@ class Call:
         if audioop.rms(pcm, 2) > SPEECH_RMS:
             self.caller_last_speech, self.caller_spoke = time.monotonic(), True
         await self.link.send_audio(pcm)
-        self.metrics.forward_latency.labels("in").observe(time.perf_counter() - t0)
+        self._fwd_in.observe(time.perf_counter() - t0)
 
     def _on_dtmf(self, digit: str) -> None:
         self._dtmf.append(digit[:1])
@@ -260,7 +264,7 @@ class Call:
         self.model_speaking, self.turn_flushed = True, False
         self.transcript.agent_audio(self.playback.timeline_end_ms, len(pcm24k) / 48)
         self.playback.enqueue(self.outbound.process(pcm24k))
-        self.metrics.forward_latency.labels("out").observe(time.perf_counter() - t0)
+        self._fwd_out.observe(time.perf_counter() - t0)
 
     def _flush_turn(self) -> None:
         if not self.turn_flushed:

@@ -63,7 +63,8 @@ class GeminiLink:
     def __init__(self, client: genai.Client, model: str,
                  build_config: Callable[[str | None, bool], types.LiveConnectConfig],
                  handler: LinkHandler, metrics: BridgeMetrics, *, mime_type: str, frame_s: float = 0.02,
-                 max_attempts: int = 4, backoff_s: float = 0.25, fast_path: bool = True) -> None:
+                 max_attempts: int = 4, backoff_s: float = 0.25, fast_path: bool = True,
+                 batch_frames: int = 1) -> None:
         self.client, self.model, self.build_config = client, model, build_config
         self.handler, self.metrics, self.mime_type = handler, metrics, mime_type
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
@@ -79,10 +80,19 @@ class GeminiLink:
         self.last_close: tuple[int, str] | None = None
         self.handovers = 0
         self.reconnects = 0
+        # Caller audio goes to Gemini ``batch_frames`` frames per message (fewer sends and TLS
+        # records); a frame waits at most ``batch_frames - 1`` frame times, and anything else
+        # sent (text, tool responses), a gate change, a handover or the end flushes it at once.
+        self.batch_frames = max(1, batch_frames)
+        self._batch_s = frame_s * self.batch_frames
+        rate = re.search(r"rate=(\d+)", mime_type)
+        self._frame_bytes = max(1, int((int(rate.group(1)) if rate else 16000) * 2 * frame_s))
+        self._pending: list[bytes] = []
+        self._pending_timer: asyncio.TimerHandle | None = None
         self._queue: deque[tuple[str, Any]] = deque()
-        self._since_handle: deque[tuple[str, Any]] = deque(maxlen=int(REPLAY_CAP_S / frame_s))
+        self._since_handle: deque[tuple[str, Any]] = deque(maxlen=max(1, int(REPLAY_CAP_S / self._batch_s)))
         self._calls_since_handle: set[str] = set()
-        self._queue_cap = int(QUEUE_CAP_S / frame_s)
+        self._queue_cap = max(1, int(QUEUE_CAP_S / self._batch_s))
         self._handover = asyncio.Event()
         self._handover_task: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
@@ -97,6 +107,8 @@ class GeminiLink:
     async def close(self) -> None:
         self._closing = True
         self.state = "closed"
+        if self._pending_timer is not None:
+            self._pending_timer.cancel()
         for task in (self._handover_task, self._task):
             if task and not task.done():
                 task.cancel()
@@ -106,15 +118,41 @@ class GeminiLink:
                     await task
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self._send_or_queue(("audio", pcm))
+        if self.batch_frames == 1:
+            await self._send_or_queue(("audio", pcm))
+            return
+        self._pending.append(pcm)
+        if len(self._pending) >= self.batch_frames:
+            await self.flush_audio()
+        elif len(self._pending) == 1 and not self._closing:
+            # safety net if the stream pauses: the first frame never waits longer than a batch
+            self._pending_timer = asyncio.get_running_loop().call_later(self._batch_s, self._flush_later)
+
+    async def flush_audio(self) -> None:
+        """Send the partly filled audio batch now (stop, DTMF, tool response, handover)."""
+        if self._pending_timer is not None:
+            self._pending_timer.cancel()
+            self._pending_timer = None
+        if self._pending:
+            pcm = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+            self._pending.clear()
+            await self._send_or_queue(("audio", pcm))
+
+    def _flush_later(self) -> None:
+        self._pending_timer = None
+        if self._pending and not self._closing:
+            asyncio.ensure_future(self.flush_audio())
 
     async def send_text(self, text: str) -> None:
+        await self.flush_audio()
         await self._send_or_queue(("text", text))
 
     async def send_tool_response(self, response: types.FunctionResponse) -> None:
+        await self.flush_audio()
         await self._send_or_queue(("tool", response))
 
     async def set_audio_gate(self, closed: bool) -> None:
+        await self.flush_audio()  # frames read before the change go out as they would have unbatched
         self.audio_gate = closed
         if not closed and self.state == "live":
             await self._drain_queue()
@@ -141,8 +179,9 @@ class GeminiLink:
             for i, queued in enumerate(self._queue):
                 if queued[0] == "audio":
                     del self._queue[i]
-                    self.dropped_frames += 1
-                    self.metrics.frames_dropped.labels("in", "gemini_unavailable").inc()
+                    frames = max(1, round(len(queued[1]) / self._frame_bytes))
+                    self.dropped_frames += frames
+                    self.metrics.frames_dropped.labels("in", "gemini_unavailable").inc(frames)
                     break
 
     async def _send(self, item: tuple[str, Any]) -> None:
@@ -262,6 +301,7 @@ class GeminiLink:
         self.state = "live"
         await self.handler.on_connected(resumed, first)
         await self._drain_queue()
+        await self.flush_audio()  # a half-filled batch from before the handover goes out now
         receiver = asyncio.create_task(self._receive(session))
         waiter = asyncio.create_task(self._handover.wait())
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 
 from google import genai
@@ -48,6 +49,7 @@ class LiveOptions:
     compression_target_tokens: int = 12_800
     vad_silence_ms: int = 0
     language_code: str = ""
+    inbound_batch_ms: int = 40   # caller audio per realtime_input message (20 = every frame)
 
     @classmethod
     def from_settings(cls, s: Settings) -> "LiveOptions":
@@ -55,7 +57,15 @@ class LiveOptions:
                    non_blocking=supports_non_blocking(s.gemini_live_model, s.gemini_non_blocking_tools),
                    compression_trigger_tokens=s.gemini_compression_trigger_tokens,
                    compression_target_tokens=s.gemini_compression_target_tokens,
-                   vad_silence_ms=s.gemini_vad_silence_ms)
+                   vad_silence_ms=s.gemini_vad_silence_ms,
+                   inbound_batch_ms=inbound_batch_ms(s.bridge_inbound_batch_ms))
+
+
+def inbound_batch_ms(value: int) -> int:
+    """``BRIDGE_INBOUND_BATCH_MS``: whole 20 ms frames, 20..100 ms."""
+    if value % 20 or not 20 <= value <= 100:
+        raise ValueError(f"BRIDGE_INBOUND_BATCH_MS must be a multiple of 20 between 20 and 100, not {value}")
+    return value
 
 
 def live_config(opts: LiveOptions, ctx: CallContext, handle: str | None = None,

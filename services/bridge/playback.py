@@ -18,7 +18,6 @@ whenever Gemini is slower than real time. So we keep Twilio ``lead_ms`` ahead:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections import deque
@@ -33,10 +32,12 @@ Send = Callable[[str], Awaitable[None]]
 
 class Playback:
     def __init__(self, send: Send, stream_sid: str, *, lead_ms: float = 300.0, jitter_ms: float = 100.0,
-                 batch_frames: int = 5, on_frames_sent: Callable[[int], None] | None = None,
+                 batch_frames: int = 5, mark_ms: float = 200.0, on_frames_sent: Callable[[int], None] | None = None,
                  on_turn_audio: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic):
         self._send, self.stream_sid = send, stream_sid
         self.lead_s, self.jitter_ms, self.batch = lead_ms / 1000, jitter_ms, max(1, batch_frames)
+        self.mark_ms = mark_ms
+        self._marked_ms = 0.0  # position of the last mark sent
         self._on_frames_sent = on_frames_sent or (lambda n: None)
         self._on_turn_audio = on_turn_audio or (lambda: None)
         self._clock = clock
@@ -94,6 +95,7 @@ class Playback:
         self._marks.clear()
         self.sent_ms = heard
         self.acked_ms = heard
+        self._marked_ms = heard
         self.play_clock = self._clock()
         self._holding_since = None
         self.clears += 1
@@ -144,12 +146,18 @@ class Playback:
 
     async def run(self) -> None:
         """Send queued audio, keeping Twilio at most ``lead_ms`` ahead. Runs per call."""
+        loop = asyncio.get_running_loop()
         while not self.closed:
             timeout = self._next_wait()
             if timeout is None or timeout > 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                # a timer that sets the event: no task per wait (asyncio.wait_for makes one)
+                timer = loop.call_later(timeout, self._wake.set) if timeout is not None else None
+                try:
+                    await self._wake.wait()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
                 continue
             await self._send_batch()
 
@@ -181,12 +189,18 @@ class Playback:
         now = self._clock()
         self.sent_ms += n * FRAME_MS
         self.play_clock = max(now, self.play_clock) + n * FRAME_MS / 1000
-        name = next(self._names)
-        self._marks[name] = self.sent_ms
+        # a mark every ~mark_ms of audio, and after the last batch of a finished turn (the tail
+        # is confirmed at once: heard position, drained()); the clock covers the audio between
+        # marks, and a tail without a mark (model stalls mid-turn) after MARK_GRACE_S
+        name = None
+        if self.sent_ms - self._marked_ms >= self.mark_ms or (not self._queue and self._turn_done):
+            name = next(self._names)
+            self._marks[name] = self._marked_ms = self.sent_ms
         if first:
             self._on_turn_audio()
         await self._send(wire.encode_media(self.stream_sid, payload))
-        await self._send(wire.encode_mark(self.stream_sid, name))
+        if name is not None:
+            await self._send(wire.encode_mark(self.stream_sid, name))
         self._on_frames_sent(n)
 
     def close(self) -> None:
