@@ -12,6 +12,7 @@ import asyncpg
 import nats
 import pytest
 
+from emulators.calendar import CalendarEmulator
 from fixline.db.provision import provision_database
 from fixline.devstack import DevStack
 from services.common import bus, db
@@ -65,3 +66,11 @@ async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+async def calendar(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CalendarEmulator]:
+    """The Google Calendar emulator with a registered service account (its JSON on disk)."""
+    async with CalendarEmulator() as cal:
+        cal.create_service_account(str(tmp_path_factory.mktemp("calendar") / "service-account.json"))
+        yield cal

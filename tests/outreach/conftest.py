@@ -21,13 +21,6 @@ from .harness import World
 
 
 @pytest.fixture(scope="module")
-async def calendar(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CalendarEmulator]:
-    async with CalendarEmulator() as cal:
-        cal.create_service_account(str(tmp_path_factory.mktemp("calendar") / "service-account.json"))
-        yield cal
-
-
-@pytest.fixture(scope="module")
 async def gemini() -> AsyncIterator[GeminiEmulator]:
     async with GeminiEmulator() as gem:
         yield gem

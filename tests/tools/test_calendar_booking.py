@@ -34,13 +34,6 @@ DESCRIPTION = "Water dripping from the ceiling under the bathroom"
 
 
 @pytest.fixture(scope="module")
-async def calendar(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CalendarEmulator]:
-    async with CalendarEmulator() as cal:
-        cal.create_service_account(str(tmp_path_factory.mktemp("calendar") / "service-account.json"))
-        yield cal
-
-
-@pytest.fixture(scope="module")
 async def booking_service(database_url: str, nats_url: str, calendar: CalendarEmulator) -> AsyncIterator[ToolsService]:
     """The tools service as deployed: GOOGLE_APPLICATION_CREDENTIALS = the emulator's
     service-account file, GOOGLE_CALENDAR_API_ENDPOINT = the emulator."""
