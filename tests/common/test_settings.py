@@ -4,14 +4,14 @@ from services.common.settings import DEFAULT_PORTS, Settings, environment_variab
 
 
 def test_every_field_reads_the_variable_of_its_name(monkeypatch):
-    monkeypatch.setenv("NATS_URL", "nats://bus:4222")
+    monkeypatch.setenv("GEMINI_VOICE", "Schedar")
     monkeypatch.setenv("PLAYBACK_LEAD_MS", "250")
     monkeypatch.setenv("SSE_MAX_CLIENTS", "12")
     monkeypatch.setenv("KB_EMBED_ON_START", "false")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://voice.example.com/")
     s = Settings.from_env("tools")
-    assert (s.nats_url, s.playback_lead_ms, s.sse_max_clients, s.kb_embed_on_start) == (
-        "nats://bus:4222", 250.0, 12, False)
+    assert (s.gemini_voice, s.playback_lead_ms, s.sse_max_clients, s.kb_embed_on_start) == (
+        "Schedar", 250.0, 12, False)
     assert s.public_base_url == "https://voice.example.com"
 
 
