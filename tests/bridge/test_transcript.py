@@ -6,11 +6,12 @@ import asyncio
 
 import nats
 
-from fixline_proto import codec, subjects
+from fixline_proto import subjects
 from fixline_proto.events import TranscriptTurn
 from services.bridge.barge_in import AgentTurn, cut_text
 from services.bridge.events_out import EventSink
 from services.bridge.transcript import Transcript
+from tests.support.events import stream_events
 
 
 def test_cut_text_ends_on_a_word():
@@ -44,17 +45,8 @@ async def test_turns_are_published_once_with_deterministic_ids(nats_url):
     # a retried publish of the same turn (same Nats-Msg-Id) is stored once
     sink.emit(t.turns[0], f"{call_id}:1:caller")
     await sink.flush()
-    js = nc.jetstream()
-    sub = await js.subscribe(subjects.event("p1", "transcript.turn"), ordered_consumer=True)
-    got = []
-    while True:
-        try:
-            msg = await sub.next_msg(timeout=0.5)
-        except nats.errors.TimeoutError:
-            break
-        event = codec.EVENT_DECODER.decode(msg.data)
-        if isinstance(event, TranscriptTurn) and event.call_id == call_id:
-            got.append(event)
+    got = [e for e in await stream_events(nc, subjects.event("p1", "transcript.turn"))
+           if isinstance(e, TranscriptTurn) and e.call_id == call_id]
     await sink.close()
     await nc.close()
     assert [(e.turn, e.role, e.text, e.interrupted) for e in got] == [

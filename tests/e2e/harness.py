@@ -23,11 +23,12 @@ from emulators.gemini import GeminiEmulator
 from emulators.twilio import Call as TwilioCall
 from emulators.twilio import TwilioEmulator
 from fixline.devstack import free_port
-from fixline_proto import codec, subjects
+from fixline_proto import subjects
 from services.bridge.app import BridgeService
 from services.common import db
 from services.ingress.app import IngressService
 from services.tools.app import ToolsService
+from tests.support.events import stream_events
 from tests.support.services import RunningService, running, settings_for
 
 AUTH_TOKEN = "e2e-auth-token"
@@ -81,21 +82,9 @@ class World:
 
     async def events(self, call_id: str, kind: str | None = None) -> list:
         """This call's events on JetStream, in stream order."""
-        js = self.nc.jetstream()
-        sub = await js.subscribe(subjects.event("p1", ">"), ordered_consumer=True)
-        found = []
-        try:
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=0.3)
-                except nats.errors.TimeoutError:
-                    break
-                event = codec.EVENT_DECODER.decode(msg.data)
-                if getattr(event, "call_id", None) == call_id and (kind is None or event.__struct_config__.tag == kind):
-                    found.append(event)
-        finally:
-            await sub.unsubscribe()
-        return found
+        events = await stream_events(self.nc, subjects.event("p1", ">"))
+        return [e for e in events if getattr(e, "call_id", None) == call_id
+                and (kind is None or e.__struct_config__.tag == kind)]
 
 
 def call_id_of(call: TwilioCall) -> str:
