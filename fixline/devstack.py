@@ -22,6 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common.bus_permissions import ROLES
+
+from .nats_auth import HARNESS, authorization_block, ensure_credentials
+
 log = logging.getLogger("fixline.devstack")
 
 
@@ -59,11 +63,17 @@ class EmbeddedNats:
     state_dir: Path
     port: int = 0
     monitor_port: int = 0
+    with_harness: bool = False  # the test suite's all-subjects user (tests only)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def credentials_dir(self) -> Path:
+        """One NKey seed per bus role; the server knows only their public keys."""
+        return self.state_dir / "credentials"
 
     def start(self) -> "EmbeddedNats":
         binary = shutil.which("nats-server") or str(Path(sysconfig.get_path("scripts")) / "nats-server")
@@ -74,6 +84,7 @@ class EmbeddedNats:
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
             f'jetstream {{ store_dir: "{self.state_dir / "js"}", sync_interval: always }}\n'
+            + authorization_block(ensure_credentials(self.credentials_dir, self._roles()))
         )
         # Its own session: a Ctrl-C in the terminal must not stop the bus before the
         # services that drain through it; whoever started it stops it last.
@@ -83,6 +94,9 @@ class EmbeddedNats:
         )
         _wait_until(self._healthy, 10, "nats-server")
         return self
+
+    def _roles(self) -> tuple[str, ...]:
+        return (*ROLES, HARNESS.name) if self.with_harness else tuple(ROLES)
 
     def _healthy(self) -> bool:
         if self.process and self.process.poll() is not None:
@@ -202,18 +216,21 @@ class DevStack:
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     nats_url: str = ""
+    nats_credentials_dir: str = ""
     database_url: str = ""
 
     @classmethod
     def temporary(cls) -> "DevStack":
         return cls(Path(tempfile.mkdtemp(prefix="fixline-")))
 
-    def start(self, fsync: bool = True) -> "DevStack":
+    def start(self, fsync: bool = True, with_harness: bool = False) -> "DevStack":
         self.nats_url = os.environ.get("NATS_URL", "")
+        self.nats_credentials_dir = os.environ.get("NATS_CREDENTIALS_DIR", "")
         self.database_url = os.environ.get("DATABASE_URL", "")
         if not self.nats_url:
-            self.nats = EmbeddedNats(self.state_dir / "nats").start()
+            self.nats = EmbeddedNats(self.state_dir / "nats", with_harness=with_harness).start()
             self.nats_url = self.nats.url
+            self.nats_credentials_dir = str(self.nats.credentials_dir)
         if not self.database_url:
             self.postgres = EmbeddedPostgres(self.state_dir / "pgdata", fsync=fsync).start()
             self.database_url = self.postgres.url
@@ -226,7 +243,8 @@ class DevStack:
             self.postgres.stop()
 
     def env(self) -> dict[str, str]:
-        return {"NATS_URL": self.nats_url, "DATABASE_URL": self.database_url}
+        return {"NATS_URL": self.nats_url, "NATS_CREDENTIALS_DIR": self.nats_credentials_dir,
+                "DATABASE_URL": self.database_url}
 
 
 def main() -> None:

@@ -12,6 +12,16 @@ def tool(name: str) -> str:
     return f"{TOOLS_SERVICE}.{name}"
 
 
+# Tools only the workflows may ask (no call behind them): a group of their own, so the
+# bus permissions can tell them from the call tools (``tools.*`` is one token deep).
+WORKFLOW_TOOLS_GROUP = f"{TOOLS_SERVICE}.workflow"
+
+
+def workflow_tool(name: str) -> str:
+    """``workflow_tool("schedule_repair")`` -> ``tools.workflow.schedule_repair``."""
+    return f"{WORKFLOW_TOOLS_GROUP}.{name}"
+
+
 # Domain events (JetStream stream EVENTS). The property comes first after the prefix so
 # the notifier can subscribe per property: ``events.<property_id>.<event.type>``.
 EVENTS_STREAM = "EVENTS"

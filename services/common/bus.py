@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError, NotFoundError
 
 from fixline_proto import subjects
+
+from .bus_permissions import inbox_prefix
 
 log = logging.getLogger("fixline.bus")
 
@@ -23,7 +30,24 @@ STREAMS = (
 )
 
 
-async def connect(url: str, name: str, connect_timeout: float = 2.0) -> NATS:
+@dataclass(frozen=True)
+class BusIdentity:
+    """Who a process is on the bus: a role of ``bus_permissions.ROLES`` and where its NKey is."""
+
+    role: str
+    credentials_dir: str = ""   # holds <role>.nk; "" = anonymous (refused by a secured server)
+    ca_file: str = ""           # CA for a tls:// server; "" = the system's
+
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"inbox_prefix": inbox_prefix(self.role)}
+        if self.credentials_dir:
+            options["nkeys_seed"] = str(Path(self.credentials_dir) / f"{self.role}.nk")
+        if self.ca_file:
+            options["tls"] = ssl.create_default_context(cafile=self.ca_file)
+        return options
+
+
+async def connect(url: str, name: str, identity: BusIdentity, connect_timeout: float = 2.0) -> NATS:
     """Connect, retrying the first connection forever; after that nats-py reconnects forever."""
     delay = 0.1
     while True:
@@ -32,6 +56,7 @@ async def connect(url: str, name: str, connect_timeout: float = 2.0) -> NATS:
                 url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                 connect_timeout=connect_timeout, ping_interval=10, max_outstanding_pings=3,
                 error_cb=_log_error, disconnected_cb=_log_disconnected, reconnected_cb=_log_reconnected,
+                **identity.options(),
             )
         except (OSError, nats.errors.NoServersError, asyncio.TimeoutError) as exc:
             log.warning("nats not reachable yet, retrying", extra={"error": str(exc), "retry_in_s": delay})
@@ -39,8 +64,12 @@ async def connect(url: str, name: str, connect_timeout: float = 2.0) -> NATS:
             delay = min(delay * 2, 2.0)
 
 
-async def ensure_streams(nc: NATS) -> None:
+async def ensure_streams(nc: NATS, manage: bool = True) -> None:
+    """Create or update the streams; a role that may not (``manage=False``) waits until they exist."""
     js = nc.jetstream()
+    if not manage:
+        await _wait_for_streams(js)
+        return
     for config in STREAMS:
         try:
             await js.add_stream(config)
@@ -48,8 +77,21 @@ async def ensure_streams(nc: NATS) -> None:
             await js.update_stream(config)
 
 
+async def _wait_for_streams(js: JetStreamContext) -> None:
+    delay = 0.1
+    for config in STREAMS:
+        while True:
+            try:
+                await js.stream_info(config.name)
+                break
+            except (NotFoundError, nats.errors.TimeoutError):
+                log.info("waiting for a service that manages streams to create one", extra={"stream": config.name})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
 async def _log_error(exc: Exception) -> None:
-    log.warning("nats error", extra={"error": str(exc)})
+    log.warning("nats error: %s", exc, extra={"error": str(exc)})
 
 
 async def _log_disconnected() -> None:

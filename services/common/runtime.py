@@ -27,6 +27,7 @@ from fixline_proto import encode, subjects
 from fixline_proto.commands import ServiceHeartbeat
 
 from . import bus, db
+from .bus_permissions import ROLES
 from .http import Readiness, add_health_routes
 from .logs import configure_logging
 from .settings import Settings
@@ -98,9 +99,11 @@ async def serve(service: Service, settings: Settings | None = None, *,
 
 
 async def _connect(service: Service, rt: Runtime) -> None:
-    rt.nc = await bus.connect(rt.settings.nats_url, name=f"{service.name}:{rt.instance}")
+    identity = bus.BusIdentity(service.name, rt.settings.nats_credentials_dir, rt.settings.nats_ca_file)
+    rt.nc = await bus.connect(rt.settings.nats_url, f"{service.name}:{rt.instance}", identity)
     rt.readiness.add("nats", lambda: rt.nc is not None and rt.nc.is_connected)
-    await bus.ensure_streams(rt.nc)
+    role = ROLES.get(service.name)
+    await bus.ensure_streams(rt.nc, manage=role is None or role.manages_streams)
     if service.needs_database:
         rt.pool = await _create_pool(rt.settings)
         rt.readiness.add("database", lambda: db.ping(rt.pool))

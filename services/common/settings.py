@@ -55,6 +55,8 @@ class Settings:
     http_port: int = 0
     log_level: str = "INFO"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_credentials_dir: str = ""           # holds <service>.nk (NKey seed); "" = anonymous (refused by a secured bus)
+    nats_ca_file: str = ""                   # CA of a tls:// NATS server, optional
     database_url: str = ""
     db_statement_cache_size: int = 100       # 0 behind a transaction pooler (PgBouncer, Supavisor)
     public_base_url: str = "http://127.0.0.1:8080"

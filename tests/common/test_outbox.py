@@ -30,8 +30,8 @@ async def own_pool(stack):
 
 async def test_events_written_while_nats_is_down_arrive_exactly_once(tmp_path, own_pool):
     pool = own_pool
-    server = EmbeddedNats(tmp_path / "nats").start()
-    nc = await bus.connect(server.url, "outbox-test")
+    server = EmbeddedNats(tmp_path / "nats", with_harness=True).start()
+    nc = await bus.connect(server.url, "outbox-test", bus.BusIdentity("harness", str(server.credentials_dir)))
     await bus.ensure_streams(nc)
     relay = OutboxRelay(pool, nc, poll_interval_s=0.1)
     task = asyncio.create_task(relay.run())

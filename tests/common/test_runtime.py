@@ -44,7 +44,8 @@ async def test_every_service_follows_nats_availability(tmp_path, database_url):
     url = restartable.url
     async with contextlib.AsyncExitStack() as stack:
         services = [
-            await stack.enter_async_context(running(_service(name), settings_for(name, nats_url=url)))
+            await stack.enter_async_context(running(_service(name), settings_for(name, nats_url=url,
+                                                                    nats_credentials_dir=str(restartable.credentials_dir))))
             for name in SERVICES
         ]
         urls = [s.url for s in services]

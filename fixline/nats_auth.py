@@ -1,0 +1,57 @@
+"""NKey credentials for every bus role and the nats-server ``authorization`` block built
+from the permission table (``services.common.bus_permissions``).
+
+``make run`` and the test stack generate the seeds into the state dir (one ``<role>.nk``
+per role, mode 0600); the server config holds only public keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nkeys
+from nacl.signing import SigningKey
+
+from services.common.bus_permissions import ROLES, Role
+
+
+def seed_path(credentials_dir: Path, role: str) -> Path:
+    return credentials_dir / f"{role}.nk"
+
+
+# The test suite's own connection: it plays the outside world (forges events, fakes a
+# tools service, reads every stream). Only the test stack adds it; never ``make run``.
+HARNESS = Role("harness", publish=(">",), subscribe=(">",), responds=True)
+
+
+def ensure_credentials(credentials_dir: Path, roles: tuple[str, ...] = tuple(ROLES)) -> dict[str, str]:
+    """A seed per role (kept if present); returns role -> public key."""
+    credentials_dir.mkdir(parents=True, exist_ok=True)
+    credentials_dir.chmod(0o700)
+    public: dict[str, str] = {}
+    for role in roles:
+        path = seed_path(credentials_dir, role)
+        if not path.exists():
+            seed = nkeys.encode_seed(bytes(SigningKey.generate()), nkeys.PREFIX_BYTE_USER)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(seed)
+        public[role] = nkeys.from_seed(path.read_bytes()).public_key.decode()
+    return public
+
+
+def _user(role: Role, public_key: str) -> dict[str, object]:
+    permissions: dict[str, object] = {"publish": {"allow": list(role.publish)},
+                                      "subscribe": {"allow": list(role.subscribe)}}
+    if role.responds:
+        permissions["allow_responses"] = True
+    return {"nkey": public_key, "permissions": permissions}
+
+
+def authorization_block(public_keys: dict[str, str]) -> str:
+    """``authorization { users = [...] }`` for nats-server (JSON values are valid NATS config)."""
+    known = {**ROLES, HARNESS.name: HARNESS}
+    users = [_user(known[name], key) for name, key in public_keys.items()]
+    return f"authorization {{\n  users = {json.dumps(users, indent=2)}\n}}\n"
