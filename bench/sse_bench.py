@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import aiohttp
 import msgspec
@@ -28,7 +29,8 @@ import nats
 from nats.js.api import StorageType, StreamConfig
 
 from fixline.db.provision import provision_database
-from fixline.devstack import DevStack, free_port
+from fixline.devstack import DevStack, free_port, harness
+from fixline.nats_auth import credentials_acting_as
 from fixline_proto import encode
 from fixline_proto.events import IncidentUpdated
 from services.notifier import sse
@@ -173,7 +175,9 @@ async def _database(stack: DevStack) -> str:
 
 def _start_notifier(stack: DevStack, database_url: str, stream: str, prefix: str, clients: int) -> tuple:
     port = free_port()
-    env = {**os.environ, "NATS_URL": stack.nats_url, "DATABASE_URL": database_url, "NOTIFIER_PORT": str(port),
+    credentials = credentials_acting_as(Path(stack.nats_credentials_dir), "notifier", "harness")
+    env = {**os.environ, "NATS_URL": stack.nats_url, "NATS_CREDENTIALS_DIR": str(credentials),
+           "DATABASE_URL": database_url, "NOTIFIER_PORT": str(port),
            "DASHBOARD_TOKEN": TOKEN, "NOTIFIER_STREAM": stream, "NOTIFIER_SUBJECT_PREFIX": prefix,
            "SSE_MAX_CLIENTS": str(clients + 100), "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "services.notifier"], env=env, preexec_fn=_raise_fd_limit)
@@ -195,13 +199,13 @@ async def _wait_ready(url: str, timeout: float = 60) -> None:
 
 
 async def _run(args: argparse.Namespace) -> dict:
-    stack = DevStack.temporary().start(fsync=False)
+    stack = DevStack.temporary().start(fsync=False, with_harness=True)
     proc = None
     try:
         database_url = await _database(stack)
         suffix = uuid.uuid4().hex[:8]
         stream, prefix = f"SSEBENCH_{suffix}", f"ssebench{suffix}"
-        async with await nats.connect(stack.nats_url) as nc:
+        async with await nats.connect(stack.nats_url, **harness(stack).options()) as nc:
             await nc.jetstream().add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"],
                                                          storage=StorageType.MEMORY))
             proc, url = _start_notifier(stack, database_url, stream, prefix, args.clients)

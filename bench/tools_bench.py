@@ -29,7 +29,7 @@ from nats.micro import add_service
 
 from fixline.db.migrate import ensure_database, migrate
 from fixline.db.seed import seed
-from fixline.devstack import DevStack
+from fixline.devstack import DevStack, harness
 from fixline_proto import subjects
 from services.common import db
 from services.common.runtime import serve
@@ -68,13 +68,15 @@ async def _echo_service(nc) -> None:
     await nc.flush()
 
 
-async def _round_trips(url: str, nats_url: str, n: int) -> dict[str, dict[str, float]]:
+async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str, float]]:
+    nats_url = stack.nats_url
     settings = Settings(service="tools", database_url=url, nats_url=nats_url, http_port=0, kb_embed_on_start=False,
-                        drain_timeout_s=10)
+                        drain_timeout_s=10, nats_credentials_dir=stack.nats_credentials_dir)
     stopping, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(ToolsService(), settings, stopping=stopping, started=started))
     await asyncio.wait_for(started.wait(), 30)
-    server_nc, client = await nats.connect(nats_url), await nats.connect(nats_url)
+    server_nc = await nats.connect(nats_url, **harness(stack).options())
+    client = await nats.connect(nats_url, **harness(stack).options())
     try:
         await _echo_service(server_nc)
         created = msgspec.json.decode((await client.request(subjects.tool("create_incident"), msgspec.json.encode(
@@ -172,7 +174,7 @@ async def _search(url: str, n: int, queries: int) -> dict[str, object]:
 
 
 async def _run(requests: int, chunks: int, queries: int) -> dict:
-    stack = DevStack.temporary().start()
+    stack = DevStack.temporary().start(with_harness=True)
     try:
         name = f"fixline_bench_{uuid.uuid4().hex[:8]}"
         await ensure_database(stack.database_url, name)
@@ -181,10 +183,10 @@ async def _run(requests: int, chunks: int, queries: int) -> dict:
         await migrate(conn)
         await seed(conn)
         await conn.close()
-        async with await nats.connect(stack.nats_url) as nc:
+        async with await nats.connect(stack.nats_url, **harness(stack).options()) as nc:
             from services.common import bus
             await bus.ensure_streams(nc)
-        return {"round_trip": await _round_trips(url, stack.nats_url, requests),
+        return {"round_trip": await _round_trips(url, stack, requests),
                 "search_100k": await _search(url, chunks, queries)}
     finally:
         stack.stop()

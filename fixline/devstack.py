@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common.bus import BusIdentity
 from services.common.bus_permissions import ROLES
 
 from .nats_auth import HARNESS, authorization_block, ensure_credentials
@@ -245,6 +246,11 @@ class DevStack:
     def env(self) -> dict[str, str]:
         return {"NATS_URL": self.nats_url, "NATS_CREDENTIALS_DIR": self.nats_credentials_dir,
                 "DATABASE_URL": self.database_url}
+
+
+def harness(stack: DevStack) -> BusIdentity:
+    """The all-subjects identity of a stack started ``with_harness`` (tests and benches)."""
+    return BusIdentity(HARNESS.name, stack.nats_credentials_dir)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nkeys
@@ -55,3 +56,14 @@ def authorization_block(public_keys: dict[str, str]) -> str:
     known = {**ROLES, HARNESS.name: HARNESS}
     users = [_user(known[name], key) for name, key in public_keys.items()]
     return f"authorization {{\n  users = {json.dumps(users, indent=2)}\n}}\n"
+
+
+def credentials_acting_as(credentials_dir: Path, role: str, key_of: str) -> Path:
+    """A directory where ``<role>.nk`` is ``key_of``'s seed: runs a service with another
+    role's permissions (tests and benches that point the notifier at a stream of their own)."""
+    alias = credentials_dir.parent / f"{key_of}-as-{role}"
+    alias.mkdir(mode=0o700, exist_ok=True)
+    target = seed_path(alias, role)
+    if not target.exists():
+        shutil.copy(seed_path(credentials_dir, key_of), target)
+    return alias

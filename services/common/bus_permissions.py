@@ -11,6 +11,7 @@ addressed to itself; answering a request it received is allowed by ``responds``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fixline_proto import events as ev
@@ -37,6 +38,14 @@ class Role:
 
 def inbox_prefix(role: str) -> str:
     return f"_INBOX_{role}"
+
+
+def subject_regex(patterns: tuple[str, ...]) -> str:
+    """A POSIX regex matching the subjects NATS would match for ``patterns`` (for SQL filters)."""
+    def one(pattern: str) -> str:
+        tokens = ("[^.]+" if t == "*" else ".+" if t == ">" else re.escape(t) for t in pattern.split("."))
+        return r"\.".join(tokens)
+    return "^(" + "|".join(one(p) for p in patterns) + ")$"
 
 
 def _streams_info() -> tuple[str, ...]:

@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from fixline_proto import Event, encode, subjects
 
+from .bus_permissions import ROLES, subject_regex
+
 log = logging.getLogger("fixline.outbox")
 CHANNEL = "fixline_outbox"
 BATCH = 200
@@ -37,9 +39,13 @@ async def add(conn: asyncpg.Connection, event: Event) -> int:
 
 
 class OutboxRelay:
+    """Publishes pending rows; with ``role`` only the rows that role may publish (ingress and
+    tools share the table, and each may publish only its own event types)."""
+
     def __init__(self, pool: asyncpg.Pool, nc: NATS, registry: CollectorRegistry | None = None,
-                 poll_interval_s: float = 1.0) -> None:
+                 poll_interval_s: float = 1.0, role: str | None = None) -> None:
         self.pool = pool
+        self.subject_regex = subject_regex(ROLES[role].publish) if role else ".*"
         self.js = nc.jetstream(timeout=2.0)
         self.nc = nc
         self.poll_interval_s = poll_interval_s
@@ -87,8 +93,8 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; return how many were published."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, payload, msg_id FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", BATCH,
+                "SELECT id, subject, payload, msg_id FROM outbox WHERE published_at IS NULL AND subject ~ $2"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", BATCH, self.subject_regex,
             )
             if not rows:
                 self.backlog.set(0)

@@ -75,7 +75,8 @@ class IngressService:
             overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number), self.metrics)
         self.webhooks.attach(rt.pool, voice)
         await self.capacity.subscribe(rt.nc)
-        self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s)
+        self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
+                                  role=self.name)
         self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
