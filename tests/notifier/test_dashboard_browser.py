@@ -245,3 +245,37 @@ async def test_the_csp_stops_inline_script_even_if_markup_got_in(nc):
         assert frame.url == "chrome-error://chromewebdata/"           # blocked, not the sign-in form
         assert await frame.locator("#token").count() == 0
         await browser.close()
+
+
+async def test_sign_out_works_and_a_cross_site_form_cannot_sign_in_or_out(nc):
+    """The page's own form POST passes the Origin check (Referrer-Policy must not make it
+    ``Origin: null``); an attacker's page posting to /logout and /login gets 403."""
+    stream = await create_stream(nc)
+    async with notifier(stream) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(f"{svc.url}/login?token={ADMIN_TOKEN}")
+        await page.wait_for_selector("#connection.conn-live", timeout=10_000)
+        cookies_before = await context.cookies()
+
+        attacker = await context.new_page()
+        forms = {"logout": "", "login": f'<input name="token" value="{ADMIN_TOKEN}">'}
+        for action, fields in forms.items():
+            await attacker.route("https://evil.example/*", lambda route, f=fields, a=action: route.fulfill(
+                content_type="text/html",
+                body=f'<form method="post" action="{svc.url}/{a}">{f}</form>'
+                     "<script>document.forms[0].submit()</script>"))
+            async with attacker.expect_response(f"{svc.url}/{action}") as answer:
+                await attacker.goto(f"https://evil.example/{action}")
+            assert (await answer.value).status == 403, action
+            await attacker.unroute("https://evil.example/*")
+        assert await context.cookies() == cookies_before            # nothing set, nothing cleared
+        async with page.expect_response(f"{svc.url}/api/snapshot") as snapshot:
+            await page.evaluate("fetch('/api/snapshot')")
+        assert (await snapshot.value).status == 200                  # still signed in
+
+        await page.get_by_role("button", name="Sign out").click()   # our own form: allowed
+        await page.wait_for_url(f"{svc.url}/login")
+        assert [c for c in await context.cookies() if c["name"] == "fixline_session"] == []
+        await browser.close()
