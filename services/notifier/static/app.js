@@ -288,10 +288,13 @@ function renderCalls(calls) {
   box.querySelectorAll(".transcript").forEach((t) => { if (!ui.scrolledUp.has(t.dataset.call)) t.scrollTop = t.scrollHeight; });
   const ended = calls.filter((c) => !c.live)
     .sort((a, b) => String(b.ended_at || "").localeCompare(String(a.ended_at || ""))).slice(0, 20);
-  document.getElementById("recent-calls").replaceChildren(...(ended.length ? ended.map((c) => el("div", { class: "recent-row" },
+  document.getElementById("recent-calls").replaceChildren(...(ended.length ? ended.map(recentRow) : [empty("None yet.")]));
+}
+
+function recentRow(c) {
+  return el("div", { class: "recent-row" },
     el("span", null, chip(c.call_type), " ", c.direction === "outbound" ? c.to_number : c.from_number),
-    el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0))))
-    : [empty("None yet.")]));
+    el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0)));
 }
 
 function bubble(t) {
