@@ -185,7 +185,7 @@ async def _assert_all_literal(page) -> None:
     assert await page.evaluate(NOT_RUN) == {"pwned": None, "polluted": None, "injected": 0}
 
 
-async def test_forged_events_with_script_in_every_shown_field_render_as_text(nc):
+async def test_forged_events_with_script_in_every_shown_field_render_as_text(nc, repo_root):
     stream = await create_stream(nc)
     async with notifier(stream) as svc, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -211,6 +211,8 @@ async def test_forged_events_with_script_in_every_shown_field_render_as_text(nc)
         await page.locator(".callout-book").wait_for(timeout=10_000)
         await page.get_by_text(_payloads("heartbeat_service")).wait_for(timeout=10_000)
         await _assert_all_literal(page)
+        (Path(repo_root) / "artifacts").mkdir(exist_ok=True)
+        await page.screenshot(path=str(Path(repo_root) / "artifacts" / "dashboard-hostile.png"), full_page=True)
         await browser.close()
         assert errors == []
 
