@@ -22,6 +22,7 @@ from .hub import Hub
 from .metrics import NotifierMetrics
 from .pages import Pages
 from .snapshots import SnapshotBuilder
+from .web_security import add_security_headers, same_origin_writes
 
 log = logging.getLogger("fixline.notifier")
 _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
@@ -36,6 +37,7 @@ class NotifierService:
         self.health = HealthBoard()
         self.directory = Directory()
         self.endpoint: EventsEndpoint | None = None
+        self.metrics: NotifierMetrics | None = None
         self._health_sub = None
 
     def setup(self, rt: Runtime) -> None:
@@ -43,7 +45,9 @@ class NotifierService:
         tokens = TokenTable(settings.dashboard_token, settings.dashboard_tokens)
         if not tokens:
             log.warning("no DASHBOARD_TOKEN / DASHBOARD_TOKENS set: every dashboard request gets 401")
-        metrics = NotifierMetrics(rt.registry)
+        self.metrics = metrics = NotifierMetrics(rt.registry)
+        rt.web.on_response_prepare.append(add_security_headers)
+        rt.web.middlewares.append(same_origin_writes(metrics.http_refused))
         self.hub = Hub(settings.notifier_stream, settings.notifier_subject_prefix, metrics, settings.sse_heartbeat_s)
         snapshots = SnapshotBuilder(self.hub.state, self.directory, self.health)
         options = StreamOptions(
@@ -73,6 +77,7 @@ class NotifierService:
         try:
             beat = _HEARTBEAT_DECODER.decode(msg.data)
         except msgspec.DecodeError:
+            self.metrics.heartbeats_rejected.inc()
             return
         self.health.record(beat)
         data = sse.frame(ENCODER.encode(beat), event="service.heartbeat")

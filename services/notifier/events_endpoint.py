@@ -108,8 +108,8 @@ class EventsEndpoint:
     async def _replay(self, response: web.StreamResponse, client: SseClient, after: int, through: int) -> None:
         stream = replay(self.nc.jetstream(), self.options.stream, self.options.subject_prefix,
                         client.viewer, after, through)
-        async for seq, event, raw in stream:
-            await self._write(response, client, event_frame(event, seq, raw).data)
+        async for seq, event in stream:
+            await self._write(response, client, event_frame(event, seq).data)
             self.metrics.replayed.inc()
 
     async def _pump(self, response: web.StreamResponse, client: SseClient) -> None:

@@ -11,27 +11,30 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
 from fixline_proto.base import Event
-from fixline_proto.codec import EVENT_DECODER, ENCODER
+from fixline_proto.codec import ENCODER
 
 from . import sse
 from .client_queue import Frame
 from .clients import SseClient
+from .event_gate import RejectedEvent, admit
 from .metrics import NotifierMetrics
 from .state import DashboardState
 
 log = logging.getLogger("fixline.notifier.hub")
 
 
-def event_frame(event: Event, seq: int, raw: bytes | None = None) -> Frame:
+def event_frame(event: Event, seq: int) -> Frame:
     """State events carry their sequence as the SSE id; partial transcripts are ephemeral:
-    no id (they are never replayed) and coalesced per call, speaker and turn."""
-    data = raw if raw is not None else ENCODER.encode(event)
+    no id (they are never replayed) and coalesced per call, speaker and turn.
+
+    Re-encoded from the decoded event, never the raw bytes: only the contract's fields
+    reach a browser."""
+    data = ENCODER.encode(event)
     name = event.__struct_config__.tag
     if getattr(event, "final", True) is False:
         key = ("partial", event.call_id, event.role, event.turn)  # type: ignore[attr-defined]
@@ -42,7 +45,7 @@ def event_frame(event: Event, seq: int, raw: bytes | None = None) -> Frame:
 class Hub:
     def __init__(self, stream: str, subject_prefix: str, metrics: NotifierMetrics,
                  heartbeat_s: float = 15.0) -> None:
-        self.stream, self.subject = stream, f"{subject_prefix}.>"
+        self.stream, self.subject_prefix, self.subject = stream, subject_prefix, f"{subject_prefix}.>"
         self.heartbeat_s = heartbeat_s
         self._ticker: asyncio.Task | None = None
         self.state = DashboardState()
@@ -103,16 +106,17 @@ class Hub:
         meta = msg.metadata
         seq = meta.sequence.stream
         try:
-            event = EVENT_DECODER.decode(msg.data)
-        except msgspec.DecodeError as exc:
-            self.state.skip(seq)
-            self._metrics.events.labels("undecodable").inc()
-            log.warning("skipping a message that is not a known event",
-                        extra={"seq": seq, "subject": msg.subject, "error": str(exc)})
+            event = admit(msg.subject, msg.data, self.subject_prefix)
+        except RejectedEvent as exc:
+            self.state.skip(seq)     # never applied, never sent: only the sequence moves on
+            self._metrics.events.labels("rejected").inc()
+            self._metrics.events_rejected.labels(exc.reason).inc()
+            log.warning("dropping a stream message that is not a valid event on its own subject",
+                        extra={"seq": seq, "subject": msg.subject[:200], "reason": exc.reason, "error": str(exc)})
         else:
             self.state.apply(event, seq)
             self._metrics.events.labels("applied").inc()
-            frame = event_frame(event, seq, msg.data)
+            frame = event_frame(event, seq)
             for client in tuple(self.clients):
                 client.offer(frame, event.property_id)
         self._metrics.stream_seq.set(seq)

@@ -23,6 +23,7 @@ from services.notifier.app import NotifierService
 from tests.support.services import running, settings_for
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+SCOPED_P2 = "scoped-token-for-p2-only"
 
 
 @dataclass
@@ -36,6 +37,11 @@ class EventStream:
     async def publish(self, event: Event) -> int:
         subject = f"{self.prefix}.{event.property_id}.{event.__struct_config__.tag}"
         ack = await self.nc.jetstream().publish(subject, encode(event), stream=self.name)
+        return ack.seq
+
+    async def publish_raw(self, subject_tail: str, data: bytes) -> int:
+        """Anything at all on ``<prefix>.<subject_tail>``: what a forger with bus access could send."""
+        ack = await self.nc.jetstream().publish(f"{self.prefix}.{subject_tail}", data, stream=self.name)
         return ack.seq
 
 
