@@ -92,6 +92,7 @@ def test_contracts_are_frozen():
 
 def test_subjects():
     assert subjects.tool("create_incident") == "tools.create_incident"
+    assert subjects.workflow_tool("schedule_repair") == "tools.workflow.schedule_repair"
     assert subjects.event("p1", "incident.created") == "events.p1.incident.created"
     assert subjects.events_of_property("p2") == "events.p2.>"
     assert subjects.call_control("abc") == "call.abc.control"
