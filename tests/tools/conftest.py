@@ -42,6 +42,11 @@ class ToolClient:
         """A workflow tool (``tools.workflow.<name>``), as outreach uses it."""
         return await self.raw(tool, msgspec.json.encode(args), workflow=True)
 
+    async def on_guest_call(self, tool: str, property_id: str = "p1", **args: object) -> ToolResult:
+        """The tool on a fresh guest call at the property (search, reports)."""
+        call_id = await insert_call(self.pool, property_id=property_id)
+        return await self.call(tool, property_id=property_id, call_id=call_id, **args)
+
     async def open_incident(self, property_id: str = "p1", category: str = "plumbing", severity: str = "high",
                             description: str = "Burst pipe in the garage", phone: str | None = None,
                             ) -> tuple[str, str]:
