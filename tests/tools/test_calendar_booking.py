@@ -374,6 +374,17 @@ async def test_no_booking_without_an_approval_and_none_after_a_decline(tools, po
     assert len(calendar.requests) == calendar_requests
 
 
+async def test_a_landlord_call_books_the_vendor_the_owner_approved(tools, pool, calendar):
+    incident_id = await _incident(tools)  # v-plumb-2 approved
+    call_id = await insert_call(pool, call_type="landlord", incident_id=incident_id)
+    result = await tools.call("schedule_repair", call_id=call_id,
+                              **_args(incident_id, "v-plumb-2", in_minutes(16 * 24 * 60)))
+    assert isinstance(result, RepairBooked) and not result.already_booked, result
+    assert len(_events_for(calendar, incident_id)) == 1
+    reference = await pool.fetchval("SELECT reference FROM repair_bookings WHERE id = $1", result.booking_id)
+    assert result.booking_reference.replace("-", "") == reference
+
+
 # ------------------------------------------------------------------ 6. the vendor code after a real booking
 
 VENDOR = "v-plumb-2"
