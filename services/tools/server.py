@@ -134,6 +134,8 @@ class ToolServer:
                 call = await authorize(self.ctx.pool, tool, req)
                 return await HANDLERS[tool](self.ctx, req, call)
         except ToolFailure as failure:
+            if failure.code == "forbidden":  # who tried what, for whoever watches for abuse
+                log.warning("tool refused", extra={"tool": tool, "workflow": workflow, "reason": failure.message})
             return failure.to_result()
         except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncio.TimeoutError):

@@ -20,7 +20,8 @@ async def insert_call(pool: asyncpg.Pool, *, call_type: str = "guest", property_
                       landlord_id: str | None = None, phone: str | None = None, direction: str | None = None,
                       ended_s_ago: float | None = None, call_id: str | None = None) -> str:
     """Insert a live (or, with ``ended_s_ago``, ended) call; returns its id. ``phone`` is the
-    other party's number: by default a fresh guest number, the vendor's or the landlord's."""
+    other party's number: by default a fresh guest number, the vendor's or the landlord's.
+    An existing ``call_id`` is left as it is."""
     call_id = call_id or f"call-{uuid.uuid4().hex[:16]}"
     direction = direction or ("inbound" if call_type == "guest" else "outbound")
     async with pool.acquire() as conn:
@@ -35,7 +36,7 @@ async def insert_call(pool: asyncpg.Pool, *, call_type: str = "guest", property_
             "INSERT INTO calls (id, property_id, incident_id, call_type, direction, from_number, to_number,"
             " vendor_id, landlord_id, status, started_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
             " 'in-progress', now(), CASE WHEN $10::float8 IS NULL THEN NULL"
-            " ELSE now() - make_interval(secs => $10::float8) END)",
+            " ELSE now() - make_interval(secs => $10::float8) END) ON CONFLICT (id) DO NOTHING",
             call_id, property_id, incident_id, call_type, direction, caller, callee, vendor_id, landlord_id,
             ended_s_ago)
     return call_id

@@ -207,8 +207,8 @@ async def test_a_retry_with_the_same_arguments_never_books_twice(tools, pool, ca
 
     for again in retries:
         assert isinstance(again, RepairBooked) and again.already_booked
-        assert (again.booking_id, again.calendar_event_id, again.start, again.end) == \
-            (first.booking_id, first.calendar_event_id, first.start, first.end)
+        assert (again.booking_id, again.calendar_event_id, again.start, again.end, again.booking_reference) == \
+            (first.booking_id, first.calendar_event_id, first.start, first.end, first.booking_reference)
     assert len(_events_for(calendar, incident_id)) == 1
     assert await _incident_state(pool, incident_id) == snapshot
     assert await row_counts(pool) == counts

@@ -143,3 +143,13 @@ async def test_ended_vendor_call_gets_nothing(tools, pool):
     result = await _ask(tools, call_id, reference=reference)
     assert isinstance(result, ToolError) and result.code == "forbidden" and "ended" in result.message
     assert await row_counts(pool) == before
+
+
+async def test_a_vendor_call_that_names_no_vendor_gets_nothing(tools, pool):
+    await _clear_bookings(pool, "p1")
+    _, reference = await _booking(tools, pool, starts_in_min=0)
+    call_id = await insert_call(pool, call_type="vendor", property_id="p1", phone=VENDOR_PHONE)  # no vendor_id
+    result = await _ask(tools, call_id, reference=reference)
+    assert isinstance(result, ToolError) and result.code == "forbidden" and "4812" not in result.message
+    rows, _ = await _audit(pool, call_id)
+    assert [(r["granted"], r["reason"]) for r in rows] == [(False, "not_a_vendor_call")]
