@@ -40,6 +40,17 @@ async def test_another_guests_incident_at_the_same_property_is_not_this_calls(to
     assert await _status(pool, theirs) == "open"
 
 
+async def test_a_guest_calling_back_from_the_same_number_carries_on_with_their_incident(tools, pool):
+    """Their first call dropped before asking for quotes; create_incident on the new call finds
+    the same incident (same number), and the new call may move it along the guest transitions."""
+    incident_id, _ = await tools.open_incident(phone="+15550123777")
+    again = await insert_call(pool, property_id="p1", phone="+15550123777")
+    moved = await tools.call("update_incident_status", incident_id=incident_id, status="awaiting_quotes",
+                             call_id=again)
+    assert isinstance(moved, IncidentStatusChanged) and moved.status == "awaiting_quotes"
+    await _refused(tools, pool, "forbidden", incident_id=incident_id, status="cancelled", call_id=again)
+
+
 async def test_a_call_about_one_incident_cannot_touch_another(tools, pool):
     """The guest call-back (outreach) names its incident in the call row."""
     called_about, _ = await tools.open_incident(property_id="p1")
