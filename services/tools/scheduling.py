@@ -1,5 +1,6 @@
-"""schedule_repair: a Google Calendar event with a deterministic id, then the booking row,
-the RepairScheduled event and (when legal) the incident moved to scheduled."""
+"""schedule_repair: only the vendor the owner approved, then a Google Calendar event with a
+deterministic id, the booking row (with the booking reference the vendor will need for the
+access code), the RepairScheduled event and (when legal) the incident moved to scheduled."""
 
 from __future__ import annotations
 
