@@ -7,19 +7,18 @@ TOOLS_SERVICE = "tools"
 TOOLS_QUEUE_GROUP = "tools"
 
 
+TOOLS_WORKFLOW = f"{TOOLS_SERVICE}.workflow"
+
+
 def tool(name: str) -> str:
-    """``tool("create_incident")`` -> ``tools.create_incident``."""
+    """A call tool, used by the bridge for a live call: ``tools.create_incident``."""
     return f"{TOOLS_SERVICE}.{name}"
 
 
-# Tools only the workflows may ask (no call behind them): a group of their own, so the
-# bus permissions can tell them from the call tools (``tools.*`` is one token deep).
-WORKFLOW_TOOLS_GROUP = f"{TOOLS_SERVICE}.workflow"
-
-
 def workflow_tool(name: str) -> str:
-    """``workflow_tool("schedule_repair")`` -> ``tools.workflow.schedule_repair``."""
-    return f"{WORKFLOW_TOOLS_GROUP}.{name}"
+    """A workflow tool, used by outreach without a call: ``tools.workflow.schedule_repair``.
+    One token deeper than the call tools, so ``tools.*`` and ``tools.workflow.>`` never overlap."""
+    return f"{TOOLS_WORKFLOW}.{name}"
 
 
 # Domain events (JetStream stream EVENTS). The property comes first after the prefix so

@@ -2,9 +2,10 @@
 
 The JSON Schema comes from ``msgspec.json.schema`` of each request Struct, so a new field
 in ``fixline_proto.tools`` reaches the model without touching the bridge. The bridge
-removes what it fills in itself (ids the model must never choose: property, call, caller
-phone, and the incident/vendor when the call is about one) and adds the two tools it
-handles itself: ``end_call`` and ``transfer_to_human``.
+removes what it fills in itself (ids the model must never choose: property, call, and the
+incident/vendor when the call is about one) and adds the two tools it handles itself:
+``end_call`` and ``transfer_to_human``. The caller's number is never sent: the tools
+service reads it, like everything else about the caller, from the call row of ``call_id``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import msgspec
 from google.genai import types
 
-from fixline_proto.tools import TOOL_REQUESTS
+from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS
 
 from .personas import CallContext
 
@@ -26,8 +27,9 @@ ALWAYS_FILLED = ("property_id", "call_id", "caller_phone")
 DESCRIPTIONS: dict[str, str] = {
     "search_maintenance": "Search this property's maintenance guide (appliances, heating, water, wifi, "
                           "locks...) for troubleshooting steps. Use it before opening an incident.",
-    "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for a "
-                       "vendor with a current booking; never read a code to a guest.",
+    "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for the "
+                       "booked vendor during the visit window, and only with the booking reference the "
+                       "vendor was given with the booking: ask them for it first. Never guess a reference.",
     "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
                        "the problem or a professional is needed. Returns the incident id.",
     "update_incident_status": "Change an incident's status (for example resolved after troubleshooting worked).",
@@ -57,14 +59,13 @@ FIELD_DOCS: dict[str, str] = {
     "earliest_start": "Earliest start the vendor offered, ISO 8601 with timezone offset.",
     "notes": "Conditions or remarks, in a sentence.",
     "approved": "true if the owner approved the repair.",
+    "booking_reference": "The booking reference exactly as the vendor says it (digits, e.g. 4812-7730).",
 }
 
 
 def filled_fields(ctx: CallContext) -> dict[str, Any]:
     """Arguments the bridge sets itself; they override anything the model sends."""
     filled: dict[str, Any] = {"property_id": ctx.property_id, "call_id": ctx.call_id}
-    if ctx.caller_phone:
-        filled["caller_phone"] = ctx.caller_phone
     if ctx.incident_id:
         filled["incident_id"] = ctx.incident_id
     if ctx.vendor_id and ctx.call_type == "vendor":
@@ -117,13 +118,9 @@ def _bridge_tool_schema(name: str) -> dict[str, Any]:
 
 
 def tools_for_call_type(call_type: str) -> tuple[str, ...]:
-    """Which proto tools each persona gets (fewer tools = fewer wrong calls)."""
-    by_type = {
-        "guest": ("search_maintenance", "create_incident", "update_incident_status", "get_vendor_code"),
-        "vendor": ("record_quote", "get_vendor_code", "search_maintenance"),
-        "landlord": ("record_decision", "schedule_repair"),
-    }
-    return tuple(n for n in by_type.get(call_type, tuple(TOOL_REQUESTS)) if n in TOOL_REQUESTS)
+    """The proto tools the tools service accepts on this call type (``CALL_TYPES_OF_TOOL``):
+    fewer tools = fewer wrong calls, and no tool the model would only be refused."""
+    return tuple(n for n in TOOL_REQUESTS if call_type in CALL_TYPES_OF_TOOL[n])
 
 
 def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:

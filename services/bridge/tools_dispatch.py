@@ -25,7 +25,7 @@ from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
-from .tool_schema import BRIDGE_TOOLS, default_fields, filled_fields
+from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields
 
 log = logging.getLogger("fixline.bridge.tools")
 
@@ -44,8 +44,9 @@ def result_response(result: msgspec.Struct) -> dict[str, Any]:
 
 
 def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> msgspec.Struct:
-    """Model arguments + the bridge's own ids -> the proto request (raises ValidationError)."""
-    given = {k: v for k, v in (args or {}).items() if v not in (None, "")}
+    """Model arguments + the bridge's own ids -> the proto request (raises ValidationError).
+    Ids the model must never choose are dropped even when it sends them anyway."""
+    given = {k: v for k, v in (args or {}).items() if v not in (None, "") and k not in ALWAYS_FILLED}
     merged = {**default_fields(ctx), **given, **filled_fields(ctx), "tool": name}
     fields = set(TOOL_REQUESTS[name].__struct_fields__)
     return msgspec.convert({k: v for k, v in merged.items() if k in fields or k == "tool"},

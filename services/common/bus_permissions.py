@@ -102,7 +102,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     # Workflows: read events, ask the workflow tools, request dials, publish progress.
     Role("outreach",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.EVENTS_STREAM),
-                  subjects.workflow_tool("*"), subjects.tool("*"), subjects.CALLS_DIAL, *_events(ev.OutreachProgress)),
+                  subjects.workflow_tool("*"), subjects.CALLS_DIAL, *_events(ev.OutreachProgress)),
          subscribe=_own("outreach")),
     # A person's tools (and the tests acting as one): control a live call, watch heartbeats.
     Role("operator",

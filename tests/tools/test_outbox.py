@@ -19,7 +19,7 @@ from services.common.bus import BusIdentity
 from services.tools.app import ToolsService
 from tests.support.services import running, settings_for
 
-from .conftest import unique_phone
+from .call_rows import insert_call
 
 
 @pytest.fixture
@@ -38,8 +38,9 @@ async def _create(service: ToolsService, n: int) -> list[str]:
     """Straight into the handlers (NATS is down, so not over the bus)."""
     ids = []
     for i in range(n):
+        call_id = await insert_call(service.server.ctx.pool)
         body = msgspec.json.encode({"property_id": "p1", "category": "plumbing", "severity": "low",
-                                    "description": f"drip #{i}", "caller_phone": unique_phone()})
+                                    "description": f"drip #{i}", "call_id": call_id})
         result = await service.server.call("create_incident", body)
         assert isinstance(result, IncidentRef)
         ids.append(result.incident_id)
