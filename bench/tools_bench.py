@@ -30,6 +30,7 @@ from nats.micro import add_service
 from fixline.db.migrate import ensure_database, migrate
 from fixline.db.seed import seed
 from fixline.devstack import DevStack, harness
+from tests.tools.call_rows import insert_call
 from fixline_proto import subjects
 from services.common import db
 from services.common.runtime import serve
@@ -79,14 +80,19 @@ async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str,
     client = await nats.connect(nats_url, **harness(stack).options())
     try:
         await _echo_service(server_nc)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        guest_p1, guest_p2 = await insert_call(pool, property_id="p1"), await insert_call(pool, property_id="p2")
+        await pool.close()
         created = msgspec.json.decode((await client.request(subjects.tool("create_incident"), msgspec.json.encode(
-            {"property_id": "p1", "category": "plumbing", "severity": "low", "description": "bench"}))).data)
-        noop = msgspec.json.encode({"incident_id": created["incident_id"], "status": "open"})
+            {"property_id": "p1", "category": "plumbing", "severity": "low", "description": "bench",
+             "call_id": guest_p1}))).data)
+        noop = msgspec.json.encode({"incident_id": created["incident_id"], "status": "open", "call_id": guest_p1})
         results = {"nats_echo": percentiles(await _timed(client, "bench.echo", [noop] * (n + WARMUP))),
                    "tool_status_read": percentiles(await _timed(
                        client, subjects.tool("update_incident_status"), [noop] * (n + WARMUP)))}
         creates = [msgspec.json.encode({"property_id": "p2", "category": "other", "severity": "low",
-                                        "description": f"bench {i}"}) for i in range(n // 2 + WARMUP)]
+                                        "description": f"bench {i}", "call_id": guest_p2})
+                   for i in range(n // 2 + WARMUP)]
         results["tool_create_incident"] = percentiles(await _timed(client, subjects.tool("create_incident"), creates))
         for name in ("tool_status_read", "tool_create_incident"):
             results[name]["overhead_p50_ms"] = round(results[name]["p50_ms"] - results["nats_echo"]["p50_ms"], 3)

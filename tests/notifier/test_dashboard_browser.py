@@ -21,6 +21,7 @@ from fixline_proto.tools import IncidentRef, ToolResult
 from services.notifier.app import NotifierService
 from services.tools.app import ToolsService
 from tests.support.services import running, settings_for
+from tests.tools.call_rows import insert_call
 
 from .support import ADMIN_TOKEN, create_stream, notifier
 
@@ -33,6 +34,15 @@ TOKEN = "browser-test-token-" + uuid.uuid4().hex[:8]
 async def _tool(nc, tool: str, **args: object) -> ToolResult:
     reply = await nc.request(subjects.tool(tool), msgspec.json.encode(args), timeout=10)
     return TOOL_RESULT_DECODER.decode(reply.data)
+
+
+async def _workflow_tool(nc, tool: str, **args: object) -> ToolResult:
+    reply = await nc.request(subjects.workflow_tool(tool), msgspec.json.encode(args), timeout=10)
+    return TOOL_RESULT_DECODER.decode(reply.data)
+
+
+async def _publish(nc, event: ev.Event) -> None:
+    await nc.jetstream().publish(subjects.event(event.property_id, event.__struct_config__.tag), encode(event))
 
 
 @pytest.fixture
@@ -61,19 +71,19 @@ async def _publish_call(nc, property_id: str) -> None:
 
 
 async def _outreach(nc, property_id: str, incident_id: str) -> None:
-    for status in ("awaiting_quotes",):
-        await _tool(nc, "update_incident_status", incident_id=incident_id, status=status)
+    """Outreach's status moves through the real workflow tools; quotes and the decision as the
+    tools service reports them (vendor and landlord calls are not under test here)."""
+    await _workflow_tool(nc, "update_incident_status", incident_id=incident_id, status="awaiting_quotes")
     start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=14, minute=0, second=0, microsecond=0)
-    await _tool(nc, "record_quote", incident_id=incident_id, vendor_id="v-plumb-1", price=185.0,
-                earliest_start=start.isoformat())
-    await _tool(nc, "record_quote", incident_id=incident_id, vendor_id="v-plumb-2", price=240.0,
-                earliest_start=(start - timedelta(hours=3)).isoformat())
-    progress = ev.OutreachProgress(property_id=property_id, incident_id=incident_id, stage="recommended",
-                                   detail="Tideline Plumbing: lowest price, available tomorrow afternoon")
-    await nc.jetstream().publish(subjects.event(property_id, "outreach.progress"), encode(progress))
-    await _tool(nc, "update_incident_status", incident_id=incident_id, status="awaiting_approval")
-    await _tool(nc, "record_decision", incident_id=incident_id, approved=True, vendor_id="v-plumb-1",
-                notes="Go ahead, keep it under $250")
+    for n, (vendor, price, earliest) in enumerate((("v-plumb-1", 185.0, start),
+                                                   ("v-plumb-2", 240.0, start - timedelta(hours=3)))):
+        await _publish(nc, ev.QuoteReceived(property_id=property_id, incident_id=incident_id, quote_id=f"q-{n}",
+                                            vendor_id=vendor, price=price, earliest_start=earliest))
+    await _publish(nc, ev.OutreachProgress(property_id=property_id, incident_id=incident_id, stage="recommended",
+                                           detail="Tideline Plumbing: lowest price, available tomorrow afternoon"))
+    await _workflow_tool(nc, "update_incident_status", incident_id=incident_id, status="awaiting_approval")
+    await _publish(nc, ev.DecisionMade(property_id=property_id, incident_id=incident_id, decision_id="d-1",
+                                       approved=True, vendor_id="v-plumb-1", notes="Go ahead, keep it under $250"))
 
 
 async def _screenshots(page, artifacts: Path) -> None:
@@ -84,7 +94,7 @@ async def _screenshots(page, artifacts: Path) -> None:
     await page.screenshot(path=str(artifacts / "dashboard-phone.png"), full_page=True)
 
 
-async def test_incident_created_through_tools_appears_live_on_the_dashboard(nc, harbor_property, repo_root):
+async def test_incident_created_through_tools_appears_live_on_the_dashboard(nc, pool, harbor_property, repo_root):
     artifacts = Path(repo_root) / "artifacts"
     artifacts.mkdir(exist_ok=True)
     async with (running(ToolsService(), settings_for("tools", kb_embed_on_start=False, outbox_poll_interval_s=0.2)),
@@ -102,8 +112,9 @@ async def test_incident_created_through_tools_appears_live_on_the_dashboard(nc, 
         await page.wait_for_selector("text=No open incidents")
 
         description = f"Ceiling leak under the upstairs bathroom ({uuid.uuid4().hex[:6]})"
+        guest_call = await insert_call(pool, property_id=harbor_property, phone="+15550102233")
         ref = await _tool(nc, "create_incident", property_id=harbor_property, category="plumbing",
-                          severity="high", description=description, caller_phone="+15550102233")
+                          severity="high", description=description, call_id=guest_call)
         assert isinstance(ref, IncidentRef), ref
         card = page.locator(f'[data-incident="{ref.incident_id}"]')
         await card.wait_for(timeout=10_000)
