@@ -67,3 +67,17 @@ def credentials_acting_as(credentials_dir: Path, role: str, key_of: str) -> Path
     if not target.exists():
         shutil.copy(seed_path(credentials_dir, key_of), target)
     return alias
+
+
+def markdown_table() -> str:
+    """The permission table as docs/security.md shows it (a test keeps the two equal)."""
+    rows = ["| role | may publish | may subscribe | answers requests |", "|---|---|---|---|"]
+    for role in ROLES.values():
+        publish = "<br>".join(f"`{p}`" for p in role.publish)
+        subscribe = "<br>".join(f"`{p}`" for p in role.subscribe)
+        rows.append(f"| {role.name} | {publish} | {subscribe} | {'yes' if role.responds else 'no'} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

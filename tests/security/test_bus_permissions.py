@@ -12,6 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from fixline_proto import subjects
+from fixline.nats_auth import markdown_table
 from services.common.bus_permissions import ROLES, Role, inbox_prefix
 from tests.support.bus import connect_as
 
@@ -121,3 +122,9 @@ def test_only_the_bridge_asks_call_tools_and_only_outreach_dials():
 def test_the_matcher_follows_nats_wildcards():
     assert matches("a.*", "a.b") and not matches("a.*", "a.b.c") and matches("a.>", "a.b.c")
     assert not matches("a.>", "a") and matches("a.b", "a.b") and not matches("a.b", "a.c")
+
+
+def test_docs_show_the_permission_table_as_it_is(repo_root):
+    text = (repo_root / "docs" / "security.md").read_text()
+    shown = text.split("<!-- permissions-table:start", 1)[1].split("-->", 1)[1].split("<!-- permissions-table:end")[0]
+    assert shown.strip() == markdown_table().strip(), "run: python -m fixline.nats_auth and paste into docs/security.md"
