@@ -7,6 +7,7 @@ per role, mode 0600); the server config holds only public keys.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -53,9 +54,7 @@ def _user(role: Role, public_key: str) -> dict[str, object]:
 
 def authorization_block(public_keys: dict[str, str]) -> str:
     """``authorization { users = [...] }`` for nats-server (JSON values are valid NATS config)."""
-    known = {**ROLES, HARNESS.name: HARNESS}
-    users = [_user(known[name], key) for name, key in public_keys.items()]
-    return f"authorization {{\n  users = {json.dumps(users, indent=2)}\n}}\n"
+    return f"authorization {{\n  users = {json.dumps(users(public_keys), indent=2)}\n}}\n"
 
 
 def credentials_acting_as(credentials_dir: Path, role: str, key_of: str) -> Path:
@@ -79,5 +78,38 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def users(public_keys: dict[str, str]) -> list[dict[str, object]]:
+    known = {**ROLES, HARNESS.name: HARNESS}
+    return [_user(known[name], key) for name, key in public_keys.items()]
+
+
+def write_kubernetes(out: Path, namespace: str = "fixline") -> list[Path]:
+    """Seeds as a Secret (each pod mounts only its own key) and the NATS chart values with the
+    matching users; both stay out of git. Re-running keeps the seeds in ``out/credentials``."""
+    public = ensure_credentials(out / "credentials")
+    seeds = {f"{role}.nk": seed_path(out / "credentials", role).read_text() for role in ROLES}
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "fixline-nats-credentials", "namespace": namespace}, "stringData": seeds}
+    values = {"config": {"merge": {"authorization": {"users": users(public)}}}}
+    written = [out / "nats-credentials.secret.yaml", out / "nats-auth.values.yaml"]
+    for path, document in zip(written, (secret, values)):
+        path.write_text(json.dumps(document, indent=2) + "\n")  # JSON is valid YAML
+        path.chmod(0o600)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m fixline.nats_auth", description=__doc__)
+    parser.add_argument("command", choices=["table", "k8s"])
+    parser.add_argument("--out", type=Path, default=Path(".state/k8s-nats"), help="k8s: where to write")
+    args = parser.parse_args(argv)
+    if args.command == "table":
+        print(markdown_table(), end="")
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in write_kubernetes(args.out):
+        print(f"wrote {path}")
+
+
 if __name__ == "__main__":
-    print(markdown_table(), end="")
+    main()
