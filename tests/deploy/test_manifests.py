@@ -292,7 +292,8 @@ def test_cloudnativepg_cluster(rendered):
 
 def test_nats_values_and_urls(configmaps):
     values = yaml.safe_load((K8S / "nats" / "values.yaml").read_text())
-    assert values["config"]["cluster"] == {"enabled": True, "replicas": 3}
+    assert values["config"]["cluster"]["enabled"] is True and values["config"]["cluster"]["replicas"] == 3
+    assert values["config"]["nats"]["tls"]["enabled"] and values["config"]["cluster"]["tls"]["enabled"]
     assert values["config"]["jetstream"]["enabled"] is True
     assert values["config"]["jetstream"]["fileStore"]["pvc"]["size"]
     assert values["config"]["monitor"]["enabled"] is True
