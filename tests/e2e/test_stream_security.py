@@ -38,9 +38,9 @@ def media_message(n: int) -> str:
         "payload": base64.b64encode(b"\xff" * 160).decode()}})
 
 
-def fresh_token(call_id: str) -> str:
-    return media_token.issue(MEDIA_SECRET, media_token.MediaClaims(call_id=call_id, call_type="guest",
-                                                                   property_id="p1"))
+def fresh_token(call_id: str, call_sid: str = "CAsec", **claims: str) -> str:
+    return media_token.issue(MEDIA_SECRET, media_token.MediaClaims(call_id=call_id, call_sid=call_sid,
+                                                                   call_type="guest", property_id="p1", **claims))
 
 
 @pytest.mark.parametrize("sig", ["", "forged-signature", "wrong-token"])
