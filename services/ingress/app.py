@@ -62,7 +62,8 @@ class IngressService:
         self.capacity = BridgeCapacityTable(s.bridge_capacity_ttl_s)
         self.admission = Admission(self.capacity, s.admission_reservation_ttl_s)
         self.webhooks = Webhooks(WebhookVerifier(s.twilio_auth_token, s.public_base_url), self.admission,
-                                 self.metrics)
+                                 self.metrics, body_timeout_s=s.webhook_body_timeout_s,
+                                 max_unverified_per_source=s.webhook_max_unverified_per_source)
         self.webhooks.routes(rt.web)
         if not s.twilio_auth_token:
             log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
