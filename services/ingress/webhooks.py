@@ -60,7 +60,8 @@ class Webhooks:
                 response, outcome = await handler(request, form)
             except ClientFault as fault:
                 self.metrics.webhooks.labels(route, fault.outcome).inc()
-                log.warning("webhook dropped: client fault", extra={"route": route, "reason": fault.reason})
+                if fault.outcome != "too_many":  # logged once per episode by the limiter
+                    log.warning("webhook dropped: client fault", extra={"route": route, "reason": fault.reason})
                 return fault_response(fault)
             except SignatureError as exc:
                 self.metrics.signature_failures.labels(route).inc()
