@@ -13,6 +13,7 @@ from services.common.settings import Settings
 
 from .admission import Admission
 from .capacity import BridgeCapacityTable
+from .dial_policy import DialPolicy
 from .dialer import Dialer, stop_and_wait
 from .metrics import IngressMetrics
 from .signature import WebhookVerifier
@@ -39,6 +40,9 @@ def check_settings(settings: Settings) -> None:
         raise ValueError(f"OVERFLOW_MODE must be one of {OVERFLOW_MODES}, not {settings.overflow_mode!r}")
     if settings.overflow_mode == "dial" and not settings.overflow_dial_number:
         raise ValueError("OVERFLOW_MODE=dial needs OVERFLOW_DIAL_NUMBER")
+    policy = DialPolicy.from_settings(settings.dial_allowed_prefixes, settings.dial_blocked_prefixes)
+    if settings.overflow_dial_number and (refusal := policy.refusal(settings.overflow_dial_number)):
+        raise ValueError(f"OVERFLOW_DIAL_NUMBER fails the dial policy: {refusal}")
     if "?" in media_stream_url(settings):
         raise ValueError("MEDIA_STREAM_URL must not have a query string (Twilio drops it; use <Parameter>s)")
 
