@@ -61,10 +61,11 @@ async def test_a_real_call_connects_during_a_flood_of_idle_upgrades(world: World
     async with aiohttp.ClientSession() as http, flooding(http, world) as opened:
         await _until(lambda: opened[0] > 2 * MAX_PENDING)
         assert await ready(world)
+        before = opened[0]
         call = await world.call(scenario({"say": "Hello, how can I help?"}), {"steps": [], "max_duration_s": 3},
                                 timeout=20)
         assert call.streams and call.stream.received_audio, "the real call was bridged, not sent to overflow"
-        assert world.bridge.service.server.pending, "the flood was still on during the call"
+        assert opened[0] > before + MAX_PENDING, "the flood was still on during the call"
     outcomes = await world.events(call.streams[0].custom_parameters["call_id"], "call.outcome")
     assert len(outcomes) == 1
 
@@ -77,7 +78,7 @@ async def flooding(http: aiohttp.ClientSession, world: World):
 
     async def flood() -> None:
         while True:
-            with contextlib.suppress(aiohttp.ClientError):
+            with contextlib.suppress(aiohttp.ClientError, OSError):
                 sockets.append(await idle_upgrade(http, world))
                 opened[0] += 1
             await asyncio.sleep(0.01)
