@@ -88,6 +88,8 @@ def test_a_token_split_over_parameters_is_joined():
     ({"token": token(call_type="pirate")}, "CA1", "unknown call type"),
     ({"token": token()}, "CA2", "callSid does not match"),
     ({"token": token()}, "", "callSid does not match"),
+    ({"token": token(), "token_2": "AAAA"}, "CA1", "bad signature"),   # a part smuggled after a whole token
+    ({"token": token(call_sid="")}, "", "incomplete claims"),          # a token bound to no call
 ])
 def test_bad_tokens_are_refused(params, call_sid, reason):
     with pytest.raises(StreamRejected, match=reason):
