@@ -15,7 +15,7 @@ import hashlib
 
 from nats.aio.client import Client as NATS
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 BUCKET = "MEDIA_STREAMS"
@@ -39,10 +39,15 @@ class StreamClaims:
         self._opening = asyncio.Lock()
 
     async def _bucket(self, nc: NATS) -> KeyValue:
+        """The bucket as provisioned, else created with our config (first bridge, first call)."""
         async with self._opening:
             if self._kv is None:
-                config = KeyValueConfig(bucket=BUCKET, history=1, ttl=CLAIM_TTL_S, storage=StorageType.FILE)
-                self._kv = await nc.jetstream().create_key_value(config)
+                js = nc.jetstream()
+                try:
+                    self._kv = await js.key_value(BUCKET)
+                except BucketNotFoundError:
+                    config = KeyValueConfig(bucket=BUCKET, history=1, ttl=CLAIM_TTL_S, storage=StorageType.FILE)
+                    self._kv = await js.create_key_value(config)
             return self._kv
 
     async def claim(self, nc: NATS, call_id: str) -> None:
