@@ -43,7 +43,8 @@ class MediaServer:
         self.used_tokens = UsedTokens()
         self.claims = StreamClaims(bridge_id)
         self.calls: dict[str, Call] = {}
-        self.pending: dict[web.WebSocketResponse, float] = {}  # upgraded, no verified start yet; oldest first
+        self.pending: dict[web.WebSocketResponse, None] = {}  # upgraded, no verified start yet; oldest first
+        self._evictions: set[asyncio.Task] = set()
         self.draining = False
         self.deps: CallDeps | None = None
         self._idle = asyncio.Event()
@@ -96,8 +97,10 @@ class MediaServer:
             oldest = next(iter(self.pending))
             self.pending.pop(oldest)
             self.metrics.rejected_upgrades.labels("evicted").inc()
-            asyncio.create_task(_close(oldest, b"no start"))
-        self.pending[ws] = asyncio.get_running_loop().time()
+            eviction = asyncio.create_task(_close(oldest, b"no start"))
+            self._evictions.add(eviction)
+            eviction.add_done_callback(self._evictions.discard)
+        self.pending[ws] = None
         self._idle.clear()
 
     async def _admit(self, ws: web.WebSocketResponse) -> Call | None:
