@@ -167,7 +167,8 @@ def _quiet(coro) -> None:
 async def open_stream(http: aiohttp.ClientSession, url: str, signature: str, n: int) -> Stream:
     sys.path.insert(0, str(ROOT))
     from services.common import media_token
-    claims = media_token.MediaClaims(call_id=f"bench-{n}-{time.monotonic_ns()}", call_type="guest", property_id="p1")
+    claims = media_token.MediaClaims(call_id=f"bench-{n}-{time.monotonic_ns()}", call_sid=f"CAbench{n}",
+                                     call_type="guest", property_id="p1")
     token = media_token.issue(TOKEN_SECRET, claims)
     ws = await http.ws_connect(url, headers={"X-Twilio-Signature": signature}, max_msg_size=1 << 20)
     s = Stream(n, ws)

@@ -97,6 +97,10 @@ class Settings:
     outbound_machine_detection: str = "Enable"  # Enable | DetectMessageEnd | "" (off)
     dial_ring_timeout_s: int = 30
     dialer_consumer: str = "ingress-dialer"  # durable JetStream consumer on calls.dial
+    dial_allowed_prefixes: str = "+1"        # comma-separated E.164 prefixes outbound calls may go to
+    dial_blocked_prefixes: str = "+1900,+1976,+449,+4487,+4470,+44118,+979,+870,+881,+882,+883"  # premium-rate
+    webhook_body_timeout_s: float = 10.0     # a webhook body must arrive within this (slow senders get 408)
+    webhook_max_unverified_per_source: int = 32  # requests per peer address still sending their body
     # notifier (SSE + dashboard)
     dashboard_tokens: str = field(default="", repr=False)  # "tokenA=p1,p2;tokenB=p3": per-property tokens
     dashboard_session_ttl_s: float = 12 * 3600.0
@@ -108,6 +112,8 @@ class Settings:
     sse_send_timeout_s: float = 10.0
     sse_max_clients: int = 5000
     # bridge
+    media_start_timeout_s: float = 5.0       # an upgraded media stream must send a valid start within this
+    media_max_pending: int = 100             # upgraded streams waiting for start; the oldest is closed beyond
     bridge_inbound_rate: int = 16000         # 16000 (FIR upsampled) | 8000 (pass-through, Gemini resamples)
     gemini_live_api_version: str = ""        # "" = GEMINI_API_VERSION; e.g. v1beta for Live only
     gemini_ping_interval_s: float = 20.0     # websockets keepalive; 0 = off
