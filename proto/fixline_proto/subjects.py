@@ -43,6 +43,12 @@ CALLS_ALL = "calls.>"
 CALLS_DUPLICATE_WINDOW_S = 24 * 3600
 
 
+# One live media stream per call: bridges claim call ids in this JetStream key-value bucket.
+MEDIA_STREAMS_BUCKET = "MEDIA_STREAMS"
+MEDIA_STREAMS_KV_STREAM = f"KV_{MEDIA_STREAMS_BUCKET}"
+MEDIA_STREAMS_KEYS = f"$KV.{MEDIA_STREAMS_BUCKET}.>"
+
+
 # Call control, answered by whichever bridge holds the call (core NATS request/reply).
 def call_control(call_id: str) -> str:
     return f"call.{call_id}.control"

@@ -14,12 +14,12 @@ import asyncio
 import hashlib
 
 from nats.aio.client import Client as NATS
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-BUCKET = "MEDIA_STREAMS"
-CLAIM_TTL_S = 24 * 3600.0
+from fixline_proto import subjects
+
+BUCKET = subjects.MEDIA_STREAMS_BUCKET
 CLAIM_TIMEOUT_S = 2.0
 
 
@@ -39,15 +39,10 @@ class StreamClaims:
         self._opening = asyncio.Lock()
 
     async def _bucket(self, nc: NATS) -> KeyValue:
-        """The bucket as provisioned, else created with our config (first bridge, first call)."""
+        """The bucket as the services that manage streams provisioned it (``bus.ensure_streams``)."""
         async with self._opening:
             if self._kv is None:
-                js = nc.jetstream()
-                try:
-                    self._kv = await js.key_value(BUCKET)
-                except BucketNotFoundError:
-                    config = KeyValueConfig(bucket=BUCKET, history=1, ttl=CLAIM_TTL_S, storage=StorageType.FILE)
-                    self._kv = await js.create_key_value(config)
+                self._kv = await nc.jetstream().key_value(BUCKET)
             return self._kv
 
     async def claim(self, nc: NATS, call_id: str) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
 from fixline_proto import subjects
 
@@ -46,6 +46,11 @@ class BusIdentity:
             options["tls"] = ssl.create_default_context(cafile=self.ca_file)
         return options
 
+# Bridges claim each call's one media stream here (services/bridge/stream_claims.py); a day
+# outlives any media token.
+MEDIA_STREAMS = KeyValueConfig(bucket=subjects.MEDIA_STREAMS_BUCKET, history=1, ttl=24 * 3600.0,
+                               storage=StorageType.FILE)
+
 
 async def connect(url: str, name: str, identity: BusIdentity, connect_timeout: float = 2.0) -> NATS:
     """Connect, retrying the first connection forever; after that nats-py reconnects forever."""
@@ -75,17 +80,21 @@ async def ensure_streams(nc: NATS, manage: bool = True) -> None:
             await js.add_stream(config)
         except BadRequestError:
             await js.update_stream(config)
+    try:
+        await js.key_value(MEDIA_STREAMS.bucket)
+    except BucketNotFoundError:
+        await js.create_key_value(MEDIA_STREAMS)
 
 
 async def _wait_for_streams(js: JetStreamContext) -> None:
     delay = 0.1
-    for config in STREAMS:
+    for name in (*(config.name for config in STREAMS), subjects.MEDIA_STREAMS_KV_STREAM):
         while True:
             try:
-                await js.stream_info(config.name)
+                await js.stream_info(name)
                 break
             except (NotFoundError, nats.errors.TimeoutError):
-                log.info("waiting for a service that manages streams to create one", extra={"stream": config.name})
+                log.info("waiting for a service that manages streams to create one", extra={"stream": name})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

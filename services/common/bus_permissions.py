@@ -48,13 +48,16 @@ def subject_regex(patterns: tuple[str, ...]) -> str:
     return "^(" + "|".join(one(p) for p in patterns) + ")$"
 
 
+_STREAMS = (subjects.EVENTS_STREAM, subjects.CALLS_STREAM, subjects.MEDIA_STREAMS_KV_STREAM)
+
+
 def _streams_info() -> tuple[str, ...]:
-    return (f"{JS_API}.INFO", *(f"{JS_API}.STREAM.INFO.{s}" for s in (subjects.EVENTS_STREAM, subjects.CALLS_STREAM)))
+    return (f"{JS_API}.INFO", *(f"{JS_API}.STREAM.INFO.{s}" for s in _STREAMS))
 
 
 def _streams_manage() -> tuple[str, ...]:
-    """Create/update the two streams (``bus.ensure_streams``); read-only roles only look."""
-    names = (subjects.EVENTS_STREAM, subjects.CALLS_STREAM)
+    """Create/update the streams and the claims bucket (``bus.ensure_streams``); other roles only look."""
+    names = _STREAMS
     return (*_streams_info(), *(f"{JS_API}.STREAM.{verb}.{s}" for verb in ("CREATE", "UPDATE") for s in names))
 
 
@@ -64,6 +67,12 @@ def _consume(stream: str) -> tuple[str, ...]:
     return (f"{consumer}.CREATE.{stream}", f"{consumer}.CREATE.{stream}.>", f"{consumer}.DURABLE.CREATE.{stream}.*",
             f"{consumer}.INFO.{stream}.*", f"{consumer}.DELETE.{stream}.*", f"{consumer}.MSG.NEXT.{stream}.*",
             f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>")
+
+
+def _claim_media_streams() -> tuple[str, ...]:
+    """Create-if-absent a call's key in the claims bucket, and read a key back."""
+    kv = subjects.MEDIA_STREAMS_KV_STREAM
+    return (subjects.MEDIA_STREAMS_KEYS, f"{JS_API}.STREAM.MSG.GET.{kv}", f"{JS_API}.DIRECT.GET.{kv}.>")
 
 
 def _events(*types: type[ev.Event]) -> tuple[str, ...]:
@@ -87,7 +96,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     # Carries calls: asks the call tools, reports capacity, publishes transcripts; answers its calls' control.
     Role("bridge",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), subjects.tool("*"), subjects.BRIDGE_CAPACITY,
-                  *_events(ev.TranscriptTurn, ev.CallOutcome)),
+                  *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome)),
          subscribe=_own("bridge", _CALL_CONTROL_ALL), responds=True),
     # Serves the tools (nats.micro, incl. its $SRV discovery); its outbox publishes the domain events.
     Role("tools",
