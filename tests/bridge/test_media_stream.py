@@ -82,15 +82,16 @@ def test_a_token_split_over_parameters_is_joined():
     assert ctx.briefing.startswith("Vendor quotes: ") and len(ctx.briefing) == 15 + 1200
 
 
+# Built when the test runs (a token minted at collection time expires during a long suite).
 @pytest.mark.parametrize("params,call_sid,reason", [
-    ({}, "CA1", "malformed"),
-    ({"token": "abc.def"}, "CA1", "bad signature"),
-    ({"token": token(call_type="pirate")}, "CA1", "unknown call type"),
-    ({"token": token()}, "CA2", "callSid does not match"),
-    ({"token": token()}, "", "callSid does not match"),
-    ({"token": token(), "token_2": "AAAA"}, "CA1", "bad signature"),   # a part smuggled after a whole token
-    ({"token": token(call_sid="")}, "", "incomplete claims"),          # a token bound to no call
+    (lambda: {}, "CA1", "malformed"),
+    (lambda: {"token": "abc.def"}, "CA1", "bad signature"),
+    (lambda: {"token": token(call_type="pirate")}, "CA1", "unknown call type"),
+    (lambda: {"token": token()}, "CA2", "callSid does not match"),
+    (lambda: {"token": token()}, "", "callSid does not match"),
+    (lambda: {"token": token(), "token_2": "AAAA"}, "CA1", "bad signature"),   # a part smuggled after a whole token
+    (lambda: {"token": token(call_sid="")}, "", "incomplete claims"),          # a token bound to no call
 ])
 def test_bad_tokens_are_refused(params, call_sid, reason):
     with pytest.raises(StreamRejected, match=reason):
-        admit(start(params, call_sid), SETTINGS, media_token.UsedTokens())
+        admit(start(params(), call_sid), SETTINGS, media_token.UsedTokens())
