@@ -23,7 +23,7 @@ from services.common.settings import DEFAULT_PORTS
 from .db.migrate import migrate
 from .db.seed import seed
 from .demo_call import place_demo_call
-from .devstack import DevStack
+from .devstack import DevStack, DevStackError
 from .offline import local_defaults, offline_world
 from .supervisor import install_stop_handlers, os_env, service_env, supervise
 
@@ -89,7 +89,10 @@ def main() -> None:
     args = parser.parse_args()
     state_dir = args.state_dir.resolve()
     if args.command == "run":
-        asyncio.run(run(state_dir))
+        try:
+            asyncio.run(run(state_dir))
+        except DevStackError as exc:
+            raise SystemExit(f"[fixline] {exc}") from None
     else:
         raise SystemExit(asyncio.run(place_demo_call(state_dir, args.to)))
 
