@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from fixline_proto import subjects
+
+from .settings import Settings
 
 log = logging.getLogger("fixline.bus")
 
@@ -39,13 +42,31 @@ async def connect(url: str, name: str, connect_timeout: float = 2.0) -> NATS:
             delay = min(delay * 2, 2.0)
 
 
-async def ensure_streams(nc: NATS) -> None:
+async def ensure_streams(nc: NATS, replicas: int | None = None) -> None:
+    """Create or update the streams with ``replicas`` copies (default: NATS_STREAM_REPLICAS).
+    An update never lowers the replicas a stream already has: an operator's (or another
+    service's) R3 survives a service started with the single-node default."""
+    wanted = replicas if replicas is not None else Settings.from_env("bus").nats_stream_replicas
+    if wanted < 1:
+        raise ValueError(f"NATS_STREAM_REPLICAS must be at least 1, got {wanted}")
     js = nc.jetstream()
     for config in STREAMS:
         try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
+            current = (await js.stream_info(config.name)).config
+        except NotFoundError:
+            current = None
+        if current is None:
+            try:
+                await js.add_stream(replace(config, num_replicas=wanted))
+                continue
+            except BadRequestError:  # created concurrently by another service
+                current = (await js.stream_info(config.name)).config
+        await js.update_stream(stream_update(config, current, wanted))
+
+
+def stream_update(config: StreamConfig, current: StreamConfig, wanted: int) -> StreamConfig:
+    """``config`` with the larger of the current and the wanted replicas."""
+    return replace(config, num_replicas=max(current.num_replicas or 1, wanted))
 
 
 async def _log_error(exc: Exception) -> None:

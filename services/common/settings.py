@@ -55,6 +55,7 @@ class Settings:
     http_port: int = 0
     log_level: str = "INFO"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream_replicas: int = 1            # JetStream copies of EVENTS/CALLS (3 on a cluster); never lowered
     database_url: str = ""
     db_statement_cache_size: int = 100       # 0 behind a transaction pooler (PgBouncer, Supavisor)
     public_base_url: str = "http://127.0.0.1:8080"
