@@ -30,6 +30,10 @@ CRD_KINDS = {
     ("postgresql.cnpg.io/v1", "Cluster"),
     ("postgresql.cnpg.io/v1", "Database"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 # Time the runtime spends after the service's drain: nc.drain() (<= 10 s) + aiohttp cleanup
@@ -287,8 +291,10 @@ def check_grace_periods(docs: list[Doc], configmaps: dict[str, Doc], spec: Setti
 
 def check_env_names(docs: list[Doc], spec: SettingsSpec) -> list[str]:
     bad = []
+    as_env = {s["configMapRef"]["name"] for d in docs for c in containers(d)
+              for s in c.get("envFrom", []) if "configMapRef" in s}
     for doc in docs:
-        if doc["kind"] == "ConfigMap":
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] in as_env:
             bad += [f'ConfigMap {doc["metadata"]["name"]}: {k} is not a setting'
                     for k in doc.get("data", {}) if k not in spec.names]
         for c in containers(doc):

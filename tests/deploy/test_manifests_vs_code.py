@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import yaml
 from aiohttp import web
 
 from fixline.devstack import EmbeddedPostgres
@@ -207,7 +208,7 @@ def _on_server(url: str, server: EmbeddedPostgres) -> str:
 
 
 def test_dbos_opens_the_system_database_cloudnativepg_creates(cnpg_like_server, deployments, secret_template,
-                                                               settings_of):
+                                                               settings_of, rendered):
     from services.outreach import engine
 
     (container,) = containers(deployments["outreach"])
@@ -217,17 +218,27 @@ def test_dbos_opens_the_system_database_cloudnativepg_creates(cnpg_like_server, 
                                         "OUTREACH_EXECUTOR_ID": f"deploy-check-{uuid.uuid4().hex[:6]}"})
     system_db = urlsplit(engine.system_database_url(settings)).path.lstrip("/")
 
-    async def launch_and_stop() -> list[str]:
+    queries = yaml.safe_load(by_kind(rendered["postgres"], "ConfigMap")["fixline-pg-monitoring"]["data"]["queries"])
+
+    async def launch_and_stop() -> tuple[list[str], dict[str, list]]:
         engine.launch(settings)  # as the application role; fails if it would have to CREATE DATABASE
         try:
             conn = await asyncpg.connect(engine.system_database_url(settings))
             try:
-                return [r["table_name"] for r in await conn.fetch(
+                tables = [r["table_name"] for r in await conn.fetch(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'dbos'")]
+                # The monitoring queries (postgres/monitoring-queries.yaml) run on this database.
+                results = {name: await conn.fetch(q["query"]) for name, q in queries.items()
+                           if system_db in q["target_databases"]}
+                return tables, results
             finally:
                 await conn.close()
         finally:
             await engine.shutdown()
 
-    tables = asyncio.run(launch_and_stop())
+    tables, results = asyncio.run(launch_and_stop())
     assert "workflow_status" in tables, f"DBOS did not migrate {system_db}: {tables}"
+    assert results, f"no monitoring query targets {system_db}"
+    for name, rows in results.items():
+        columns = [next(iter(m)) for m in queries[name]["metrics"]]
+        assert all(set(columns) <= set(row.keys()) for row in rows), name
