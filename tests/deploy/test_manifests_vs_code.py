@@ -242,3 +242,36 @@ def test_dbos_opens_the_system_database_cloudnativepg_creates(cnpg_like_server, 
     for name, rows in results.items():
         columns = [next(iter(m)) for m in queries[name]["metrics"]]
         assert all(set(columns) <= set(row.keys()) for row in rows), name
+
+
+# ---------------------------------------------------------------- connection budget
+
+def _max_replicas(name: str, rendered) -> int:
+    most = 0
+    for variant in ("base", "base+keda"):
+        docs = rendered[variant]
+        hpa = by_kind(docs, "HorizontalPodAutoscaler").get(name)
+        scaled = by_kind(docs, "ScaledObject").get(name)
+        deployment = by_kind(docs, "Deployment")[name]
+        most = max(most, hpa["spec"]["maxReplicas"] if hpa else
+                   scaled["spec"]["maxReplicaCount"] if scaled else deployment["spec"].get("replicas", 1))
+    return most
+
+
+def test_database_connections_fit_at_full_scale(rendered):
+    """Direct connections (no pooler): every pod's pool at the autoscalers' maximum, plus DBOS's
+    system-database pool, must fit max_connections with room for the operator and superuser."""
+    import inspect
+
+    from services.common import db
+    from services.outreach import engine
+
+    pool_max = inspect.signature(db.create_pool).parameters["max_size"].default
+    worst = {name: _max_replicas(name, rendered) * pool_max for name in SERVICE_CLASSES
+             if service_of(name).needs_database}
+    worst["outreach"] += _max_replicas("outreach", rendered) * engine.SYS_DB_POOL_SIZE
+    worst["migrate"] = 1
+    (cluster,) = by_kind(rendered["postgres"], "Cluster").values()
+    limit = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    reserved = 3 + 20  # superuser_reserved_connections + CNPG instance manager / exporter headroom
+    assert sum(worst.values()) <= limit - reserved, f"{worst} = {sum(worst.values())} > {limit} - {reserved}"
