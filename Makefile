@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python dependencies into $(VENV) (pinned by constraints.txt)..."
-	@$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev,test]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -20,8 +20,9 @@ install: $(STAMP)
 system-deps:
 	@bash deploy/scripts/system-deps.sh
 
+## RUN_ARGS=--json: the services' JSON log lines even on a terminal.
 run: install
-	$(PY) -m fixline run
+	$(PY) -m fixline run $(RUN_ARGS)
 
 ## Ring a property through the emulated Twilio carrier (needs `make run` in another terminal).
 call: install
