@@ -94,10 +94,11 @@ def placed_data_dir(requested: Path, user: str, system_dir: Path = SYSTEM_DIR) -
         real.mkdir(mode=0o700)
         owner = pwd.getpwnam(user)
         os.chown(real, owner.pw_uid, owner.pw_gid)
-    (entry / "origin").write_text(str(requested.absolute()))
     requested.parent.mkdir(parents=True, exist_ok=True)
     if not requested.is_symlink():
         requested.symlink_to(real, target_is_directory=True)
+    # Written last: until it exists, a concurrent remove_orphaned_data leaves the entry alone.
+    (entry / "origin").write_text(str(requested.absolute()))
     return real
 
 
