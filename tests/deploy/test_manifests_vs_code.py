@@ -147,10 +147,8 @@ async def _consumers_the_code_creates(nc, settings_of) -> set[tuple[str, str]]:
         sub = await consumer.subscribe()
         await sub.unsubscribe()
     dialer = Dialer(pool=None, client=None, settings=settings_of("ingress"), admission=None, metrics=None)
-    task = asyncio.create_task(dialer.run(nc))
-    await asyncio.sleep(0.5)
-    dialer.stop()
-    await asyncio.wait_for(task, 10)
+    dialer.stop()  # declare the durable, fetch nothing: pending DialCalls stay for the real dialers
+    await asyncio.wait_for(dialer.run(nc), 10)
     created = set()
     for stream in (subjects.EVENTS_STREAM, subjects.CALLS_STREAM):
         created |= {(stream, info.name) for info in await js.consumers_info(stream)}
@@ -162,12 +160,8 @@ async def test_keda_triggers_name_consumers_the_code_creates(nc, rendered, setti
                 for so in by_kind(rendered["base+keda"], "ScaledObject").values()
                 for t in so["spec"]["triggers"] if t["type"] == "nats-jetstream"]
     assert triggers
-    js = nc.jetstream()
-    for _, stream, consumer in triggers:  # whatever exists must have been made by the code below
-        try:
-            await js.delete_consumer(stream, consumer)
-        except Exception:
-            pass
+    # Durables are never deleted here: that would reset their delivery state for later tests.
+    # Other tests may have declared them already; the code below declares them either way.
     created = await _consumers_the_code_creates(nc, settings_of)
     for owner, stream, consumer in triggers:
         assert (stream, consumer) in created, f"ScaledObject {owner}: no consumer {consumer} on {stream}"
