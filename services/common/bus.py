@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from fixline_proto import subjects
 
 from .bus_permissions import inbox_prefix
+from .settings import Settings
 
 log = logging.getLogger("fixline.bus")
 
@@ -69,21 +70,39 @@ async def connect(url: str, name: str, identity: BusIdentity, connect_timeout: f
             delay = min(delay * 2, 2.0)
 
 
-async def ensure_streams(nc: NATS, manage: bool = True) -> None:
-    """Create or update the streams; a role that may not (``manage=False``) waits until they exist."""
+async def ensure_streams(nc: NATS, manage: bool = True, replicas: int | None = None) -> None:
+    """Create or update the streams with ``replicas`` copies (default: NATS_STREAM_REPLICAS).
+    An update never lowers the replicas a stream already has: an operator's (or another
+    service's) R3 survives a service started with the single-node default. A role that may
+    not manage streams (``manage=False``) waits until they exist."""
+    wanted = replicas if replicas is not None else Settings.from_env("bus").nats_stream_replicas
+    if wanted < 1:
+        raise ValueError(f"NATS_STREAM_REPLICAS must be at least 1, got {wanted}")
     js = nc.jetstream()
     if not manage:
         await _wait_for_streams(js)
         return
     for config in STREAMS:
         try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
+            current = (await js.stream_info(config.name)).config
+        except NotFoundError:
+            current = None
+        if current is None:
+            try:
+                await js.add_stream(replace(config, num_replicas=wanted))
+                continue
+            except BadRequestError:  # created concurrently by another service
+                current = (await js.stream_info(config.name)).config
+        await js.update_stream(stream_update(config, current, wanted))
     try:
         await js.key_value(MEDIA_STREAMS.bucket)
     except BucketNotFoundError:
-        await js.create_key_value(MEDIA_STREAMS)
+        await js.create_key_value(replace(MEDIA_STREAMS, replicas=wanted))
+
+
+def stream_update(config: StreamConfig, current: StreamConfig, wanted: int) -> StreamConfig:
+    """``config`` with the larger of the current and the wanted replicas."""
+    return replace(config, num_replicas=max(current.num_replicas or 1, wanted))
 
 
 async def _wait_for_streams(js: JetStreamContext) -> None:

@@ -105,7 +105,8 @@ async def _connect(service: Service, rt: Runtime) -> None:
     rt.nc = await bus.connect(rt.settings.nats_url, f"{service.name}:{rt.instance}", identity)
     rt.readiness.add("nats", lambda: rt.nc is not None and rt.nc.is_connected)
     role = ROLES.get(service.name)
-    await bus.ensure_streams(rt.nc, manage=role is None or role.manages_streams)
+    await bus.ensure_streams(rt.nc, manage=role is None or role.manages_streams,
+                             replicas=rt.settings.nats_stream_replicas)
     if service.needs_database:
         rt.pool = await _create_pool(rt.settings)
         rt.readiness.add("database", lambda: db.ping(rt.pool))

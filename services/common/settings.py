@@ -57,6 +57,7 @@ class Settings:
     nats_url: str = "nats://127.0.0.1:4222"
     nats_credentials_dir: str = ""           # holds <service>.nk (NKey seed); "" = anonymous (refused by a secured bus)
     nats_ca_file: str = ""                   # CA of a tls:// NATS server, optional
+    nats_stream_replicas: int = 1            # JetStream copies of EVENTS/CALLS (3 on a cluster); never lowered
     database_url: str = ""
     db_statement_cache_size: int = 100       # 0 behind a transaction pooler (PgBouncer, Supavisor)
     public_base_url: str = "http://127.0.0.1:8080"
