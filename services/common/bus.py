@@ -70,7 +70,7 @@ async def connect(url: str, name: str, identity: BusIdentity, connect_timeout: f
             delay = min(delay * 2, 2.0)
 
 
-async def ensure_streams(nc: NATS, manage: bool = True, replicas: int | None = None) -> None:
+async def ensure_streams(nc: NATS, replicas: int | None = None, *, manage: bool = True) -> None:
     """Create or update the streams with ``replicas`` copies (default: NATS_STREAM_REPLICAS).
     An update never lowers the replicas a stream already has: an operator's (or another
     service's) R3 survives a service started with the single-node default. A role that may
