@@ -106,15 +106,22 @@ def volume_args(volumes: list[Doc], mounts: list[Doc], files: dict[tuple[str, st
             size = volume["emptyDir"].get("sizeLimit")
             args.append(f"--tmpfs={mount['mountPath']}:rw,mode=1777" + (f",size={_bytes(size)}" if size else ""))
         elif "secret" in volume:
-            secret = volume["secret"]["secretName"]
-            provided = {key: path for (name, key), path in files.items() if name == secret}
-            if not provided and not volume["secret"].get("optional"):
-                raise ManifestError(f"Secret volume {secret} has no files")
-            for key, path in provided.items():
-                args.append(f"--volume={path}:{mount['mountPath']}/{key}:ro")
+            for path, target in _secret_files(volume["secret"], files):
+                args.append(f"--volume={path}:{mount['mountPath']}/{target}:ro")
         else:
             raise ManifestError(f"volume {mount['name']}: only emptyDir and secret volumes are reproduced")
     return args
+
+
+def _secret_files(secret: Doc, files: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """(host file, path in the volume) for a Secret volume; with ``items`` only those keys, as the kubelet does."""
+    name = secret["secretName"]
+    provided = {key: path for (secret_name, key), path in files.items() if secret_name == name}
+    wanted = {item["key"]: item["path"] for item in secret.get("items", [])} or {key: key for key in provided}
+    missing = [key for key in wanted if key not in provided]
+    if (missing or not wanted) and not secret.get("optional"):
+        raise ManifestError(f"Secret volume {name} has no files for {missing or 'any key'}")
+    return [(provided[key], target) for key, target in wanted.items() if key in provided]
 
 
 _UNITS = {"Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "K": 1000, "M": 1000 ** 2, "G": 1000 ** 3}

@@ -276,7 +276,7 @@ def test_nats_values_and_urls(configmaps):
     assert values["config"]["jetstream"]["enabled"] is True
     assert values["config"]["jetstream"]["fileStore"]["pvc"]["size"]
     assert values["config"]["monitor"]["enabled"] is True
-    assert configmaps["fixline-config"]["data"]["NATS_URL"] == "nats://nats.nats.svc.cluster.local:4222"
+    assert configmaps["fixline-config"]["data"]["NATS_URL"] == "tls://nats.nats.svc.cluster.local:4222"
 
 
 def test_migration_job_runs_once_before_the_rollout(rendered):
@@ -329,3 +329,22 @@ def test_secret_check_rejects_real_looking_values(value):
     doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"K": value}}
     assert check_secret_values(doc)
     assert check_secret_values({**doc, "stringData": {}, "data": {"K": "c2VjcmV0"}})
+
+
+def test_each_service_mounts_only_its_own_nats_key_and_the_ca(base, configmaps):
+    """The NKey of a service is its bus role (services/common/bus_permissions.py); a pod that
+    could read another service's key could act with that service's permissions."""
+    from services.common.bus_permissions import ROLES
+
+    data = configmaps["fixline-config"]["data"]
+    assert data["NATS_URL"].startswith("tls://")
+    for name, deployment in by_kind(base, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        keys = volumes["nats-credentials"]["secret"]["items"]
+        assert [k["key"] for k in keys] == [f"{name}.nk"] and name in ROLES, name
+        assert volumes["nats-credentials"]["secret"]["defaultMode"] == 0o400
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts["nats-credentials"] == data["NATS_CREDENTIALS_DIR"], name
+        ca = volumes["nats-ca"]["secret"]["items"][0]["path"]
+        assert f'{mounts["nats-ca"]}/{ca}' == data["NATS_CA_FILE"], name
