@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "deploy" / "check")]
 
 from manifest_pods import ContainerPlan, plan  # noqa: E402
+from secure_bus import secure_bus  # noqa: E402
 from podman import (CheckFailed, exit_code, http_status, http_text, image_size_mb, logs_tail,  # noqa: E402
                     metric, podman, podman_env, prepare_host, running, wait_for)
 
@@ -80,6 +81,7 @@ class DeployCheck:
         self.host_ports: dict[int, int] = {}
         self.secrets: dict[str, dict[str, str]] = {}
         self.files: dict[tuple[str, str], str] = {}
+        self.nats_files: dict[tuple[str, str], str] = {}
         self.plans: dict[str, ContainerPlan] = {}
 
     # ------------------------------------------------------------ build and infrastructure
@@ -120,11 +122,12 @@ class DeployCheck:
             args += ["-p", f"127.0.0.1:{self.host_ports[port]}:{port}"]
         podman("pod", "create", "--name", self.pod, *args)
         with self.table.step("NATS (JetStream) in the pod") as note:
+            conf_dir, self.nats_files = secure_bus(self.state)
             podman("run", "-d", "--pod", self.pod, "--name", f"{self.pod}-nats", "--user", "10001:10001",
                    "--read-only", "--tmpfs", "/tmp:rw,size=512m",
                    "-v", f"{VENV / 'bin' / 'nats-server'}:/usr/local/bin/nats-server:ro",
-                   IMAGE, "nats-server", "-js", "-a", "127.0.0.1", "-p", "4222", "-m", "8222", "-sd", "/tmp/js")
-            note["detail"] = "nats-server -js, 127.0.0.1:4222 in the pod"
+                   "-v", f"{conf_dir}:/etc/nats:ro", IMAGE, "nats-server", "-c", "/etc/nats/nats.conf")
+            note["detail"] = "nats-server -js, tls://127.0.0.1:4222, one NKey user per service, anonymous refused"
             self._exec_until(f"{self.pod}-nats", ["python", "-c", "import urllib.request as u; "
                              "u.urlopen('http://127.0.0.1:8222/healthz?js-enabled-only=true', timeout=1)"], 30)
         with self.table.step("PostgreSQL 18 + pgvector, roles/databases as postgres/ declares") as note:
@@ -182,7 +185,7 @@ class DeployCheck:
         account.parent.mkdir()
         shutil.copy(self.world["GOOGLE_APPLICATION_CREDENTIALS"], account)
         account.chmod(0o444)
-        self.files = {("fixline-google", "service-account.json"): str(account)}
+        self.files = {("fixline-google", "service-account.json"): str(account), **self.nats_files}
         self.secrets = {"fixline-secrets": {
             "GEMINI_API_KEY": self.world["GEMINI_API_KEY"], "TWILIO_AUTH_TOKEN": self.world["TWILIO_AUTH_TOKEN"],
             "DASHBOARD_TOKEN": self.dashboard_token, "MEDIA_TOKEN_SECRET": secrets.token_urlsafe(32),
@@ -194,7 +197,7 @@ class DeployCheck:
         """What differs from a cluster, and only that: in-pod addresses and the emulators."""
         world = {k: v for k, v in self.world.items()
                  if k not in ("GOOGLE_APPLICATION_CREDENTIALS", "FIXLINE_TWILIO_EMULATOR_URL")}
-        return {**world, "NATS_URL": "nats://127.0.0.1:4222", "NATS_STREAM_REPLICAS": "1",
+        return {**world, "NATS_URL": "tls://127.0.0.1:4222", "NATS_STREAM_REPLICAS": "1",
                 "PUBLIC_BASE_URL": "http://127.0.0.1:8080", "MEDIA_STREAM_URL": "ws://127.0.0.1:8081/twilio/media"}
 
     def run_container(self, workload: dict, name: str, detach: bool, command: list[str] | None = None) -> ContainerPlan:

@@ -343,7 +343,7 @@ def test_each_service_mounts_only_its_own_nats_key_and_the_ca(base, configmaps):
         volumes = {v["name"]: v for v in pod["volumes"]}
         keys = volumes["nats-credentials"]["secret"]["items"]
         assert [k["key"] for k in keys] == [f"{name}.nk"] and name in ROLES, name
-        assert volumes["nats-credentials"]["secret"]["defaultMode"] == 0o400
+        assert volumes["nats-credentials"]["secret"]["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"]
         mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
         assert mounts["nats-credentials"] == data["NATS_CREDENTIALS_DIR"], name
         ca = volumes["nats-ca"]["secret"]["items"][0]["path"]
