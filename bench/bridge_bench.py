@@ -367,7 +367,7 @@ async def _run(args: argparse.Namespace) -> dict:
                           "bridge": f"one process on cpu {sorted(bridge_cpus)} alone" if bridge_cpus
                           else "one process, unpinned",
                           "load_generators_cpus": sorted(load_cpus) if load_cpus else None,
-                          "inbound_batch_ms": int(os.environ.get("BRIDGE_INBOUND_BATCH_MS", "40"))}}
+                          "inbound_batch_ms": int(os.environ.get("BRIDGE_INBOUND_BATCH_MS", "20"))}}
 
 
 def main(argv: list[str] | None = None) -> dict:
