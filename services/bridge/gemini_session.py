@@ -70,6 +70,7 @@ class GeminiLink:
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
         self.fast_path = fast_path
         self._fast = False  # the open session supports the fast path
+        self._writer: live_fast.AudioWriter | None = None  # caller audio straight to the transport
         self.state = "idle"  # idle | connecting | live | handover | reconnecting | closed | failed
         self.handle: str | None = None
         self.resumable = False
@@ -119,6 +120,11 @@ class GeminiLink:
 
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
+            writer = self._writer  # the per-frame path: one check, one write
+            if writer is not None and self.state == "live" and not self._queue and not self.audio_gate \
+                    and writer.write(pcm):
+                self._since_handle.append(("audio", pcm))
+                return
             await self._send_or_queue(("audio", pcm))
             return
         self._pending.append(pcm)
@@ -186,7 +192,9 @@ class GeminiLink:
 
     async def _send(self, item: tuple[str, Any]) -> None:
         kind, value = item
-        if kind == "audio" and self._fast:
+        if kind == "audio" and self._writer is not None and self._writer.write(value):
+            pass
+        elif kind == "audio" and self._fast:
             await live_fast.send_audio(self.session, value, self.mime_type)
         elif kind == "audio":
             await self.session.send_realtime_input(audio=types.Blob(data=value, mime_type=self.mime_type))
@@ -285,7 +293,7 @@ class GeminiLink:
         try:
             return await self._serve(session, resumed, opened)
         finally:
-            self.session = None
+            self.session, self._writer = None, None
             with contextlib.suppress(Exception):
                 await connector.__aexit__(None, None, None)  # close before resuming (1011 otherwise)
 
@@ -294,6 +302,8 @@ class GeminiLink:
         self.sessions_opened += 1
         self.session, self.resumable = session, False
         self._fast = self.fast_path and live_fast.available(session)
+        self._writer = live_fast.AudioWriter(session, self.mime_type) \
+            if self._fast and live_fast.AudioWriter.supports(session) else None
         self._handover.clear()
         replay = self._replay_items(resumed)
         self._calls_since_handle.clear()
