@@ -265,6 +265,7 @@ def summarize(name: str, n: int, calls, before: dict, after: dict, cpu: float, h
             "harness_p99_tick_late_ms": tick_late,
             "generator_limited": generator >= GENERATOR_BUSY * len(load_cpus or [0]) or tick_late > TICK_LATE_MS,
             "agent_audio_s": round(sum(c.received_bytes for c in calls) / 8000, 1),
+            "twilio_media_messages": sum(c.media_messages for c in calls),
             "marks_echoed": sum(c.marks for c in calls), "raw_interpolated": raw}
 
 
@@ -284,6 +285,7 @@ def line(step: dict) -> str:
             f"{step['cpu_ms_per_call_s']:.2f} ms/call-s | p99 fwd {step['p99_forward_ms']:.2f} ms (lag "
             f"{step['p99_loop_lag_ms']:g} + max(in {step['p99_forward_in_ms']:g}, out {step['p99_forward_out_ms']:g}))"
             f" | lost {step['frames_lost']} dropped {step['frames_dropped']} | underruns {step['underruns']}"
+            f" | agent {step['agent_audio_s']} s in {step['twilio_media_messages']} msgs"
             f" | generator {step['generator_cpu']:.3f} cores (harness {step['harness_cpu']:.3f}, gemini "
             f"{step['gemini_cpu']:.3f}), tick p99 late {step['harness_p99_tick_late_ms']} ms{gen}")
 

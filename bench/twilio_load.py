@@ -41,7 +41,7 @@ class TwilioCall(asyncio.Protocol):
         self.reader = wsf.FrameReader()
         self._head = b""
         self.frames: list[bytes] = []
-        self.sent = self.received_bytes = self.marks = 0
+        self.sent = self.received_bytes = self.media_messages = self.marks = 0
         self.play_end = 0.0
 
     def encode_frames(self, cycle: list[bytes]) -> None:
@@ -83,6 +83,7 @@ class TwilioCall(asyncio.Protocol):
             end = payload.find(b'"', at)
             size = (end - at) * 3 // 4 - payload.count(b"=", end - 2, end)
             self.received_bytes += size
+            self.media_messages += 1
             self.play_end = max(loop.time(), self.play_end) + size / 8000
         elif payload.startswith(b'{"event":"mark"'):
             at = payload.find(_NAME) + len(_NAME)

@@ -5,6 +5,12 @@ everything at once would leave seconds of audio in Twilio's buffer (stale audio 
 barge-in, a wrong idea of what the caller heard); sending at exactly real time stalls
 whenever Gemini is slower than real time. So we keep Twilio ``lead_ms`` ahead:
 
+* A batch (up to ``batch_frames``, 100 ms) goes out once Twilio holds no more than
+  ``lead_ms`` minus a batch — at once when it holds nothing (a turn's first audio) — so
+  agent audio that arrives at real time still leaves in full batches: every media
+  message costs about the same whatever its size (a WebSocket send), and audio that
+  would not play for another ``lead_ms`` minus a batch gains nothing from leaving earlier.
+
 * ``play_clock`` estimates when Twilio's buffer runs dry; each batch sent pushes it by
   the batch's duration, and every mark echo re-anchors it (Twilio echoes a mark when the
   audio before it has played), so drift never accumulates.
@@ -47,6 +53,7 @@ class Playback:
                  on_underrun: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic):
         self._send, self.stream_sid = send, stream_sid
         self.lead_s, self.batch = lead_ms / 1000, max(1, batch_frames)
+        self._refill_s = max(0.0, self.lead_s - self.batch * FRAME_MS / 1000)  # Twilio's low-water mark
         self.jitter_ms = self.jitter_base_ms = jitter_ms
         self.jitter_max_ms = max(jitter_ms, jitter_max_ms)
         self.mark_ms = mark_ms
@@ -227,7 +234,7 @@ class Playback:
             held = (now - self._holding_since) * 1000
             if self.queued_ms < self.jitter_ms and held < self.jitter_ms and not self._turn_done:
                 return (self.jitter_ms - held) / 1000
-        return max(0.0, (self.play_clock - now) - self.lead_s)
+        return max(0.0, (self.play_clock - now) - self._refill_s)
 
     def _clock_wait(self) -> float:
         """No mark echo yet for the tail: wake when the clock says it has played."""

@@ -135,3 +135,18 @@ async def test_echoes_of_cleared_marks_are_not_underruns():
         pb.on_mark(name)
     assert pb.underruns == 0 and pb.jitter_ms == 0
     await stop(pb, task)
+
+
+async def test_audio_arriving_at_real_time_leaves_in_full_batches():
+    w, clock = Wire(), Clock()
+    pb = Playback(w.send, "MZ1", lead_ms=300, batch_frames=5, clock=clock)
+    task = await started(pb)
+    pb.enqueue([FRAME] * 15)  # Gemini's 300 ms burst: goes at once, Twilio now holds 300 ms
+    await settle()
+    for _ in range(40):  # then 800 ms at real time: a frame every 20 ms
+        clock.t += 0.02
+        pb.enqueue([FRAME])
+        await settle()
+    sizes = [len(m.media.payload) // 160 for _, m in w.sent if hasattr(m, "media")]
+    assert sum(sizes) >= 15 + 35 and set(sizes) == {5}  # never a message for one frame
+    await stop(pb, task)
