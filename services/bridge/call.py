@@ -182,7 +182,8 @@ class Call:
         pcm = self.inbound.process(ulaw)
         if audioop.rms(pcm, 2) > SPEECH_RMS:
             self.caller_last_speech, self.caller_spoke = time.monotonic(), True
-        await self.link.send_audio(pcm)
+        if not self.link.write_audio(pcm):
+            await self.link.send_audio(pcm)
         self._fwd_in.observe(time.perf_counter() - t0)
 
     def _on_dtmf(self, digit: str) -> None:

@@ -118,14 +118,20 @@ class GeminiLink:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
+    def write_audio(self, pcm: bytes) -> bool:
+        """The per-frame path, synchronous: True when the frame went straight to the live
+        session; False when ``send_audio`` must take it (batching, queue, gate, no session)."""
+        writer = self._writer
+        if writer is not None and self.batch_frames == 1 and self.state == "live" and not self._queue \
+                and not self.audio_gate and writer.write(pcm):
+            self._since_handle.append(("audio", pcm))
+            return True
+        return False
+
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
-            writer = self._writer  # the per-frame path: one check, one write
-            if writer is not None and self.state == "live" and not self._queue and not self.audio_gate \
-                    and writer.write(pcm):
-                self._since_handle.append(("audio", pcm))
-                return
-            await self._send_or_queue(("audio", pcm))
+            if not self.write_audio(pcm):
+                await self._send_or_queue(("audio", pcm))
             return
         self._pending.append(pcm)
         if len(self._pending) >= self.batch_frames:
