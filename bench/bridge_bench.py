@@ -164,7 +164,10 @@ class Stack:
                     "BRIDGE_INBOUND_RATE": str(self.args.inbound_rate), "DRAIN_TIMEOUT_S": "5"}
         extra = dict(kv.split("=", 1) for kv in self.args.bridge_env)
         profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-        self._bridge("ours", [*profile, "-m", "services.bridge"], root, {**base_env, **extra}, bridge_cpus)
+        launch = ["-c", "import asyncio, runpy, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
+                        "runpy.run_module('services.bridge', run_name='__main__')"] if self.args.uvloop \
+            else [*profile, "-m", "services.bridge"]
+        self._bridge("ours", launch, root, {**base_env, **extra}, bridge_cpus)
         if not self.args.no_reference:
             self._bridge("reference", ["-m", "bench.reference_bridge"], ROOT, base_env, bridge_cpus)
 
@@ -370,6 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--bridge-root", default="", help="run the bridge of another checkout (before/after)")
     parser.add_argument("--bridge-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for our bridge (e.g. BRIDGE_INBOUND_BATCH_MS=40)")
+    parser.add_argument("--uvloop", action="store_true", help="run our bridge on uvloop (measurement only)")
     parser.add_argument("--json", default="", help="also write the full result here")
     args = parser.parse_args(argv)
     result = asyncio.run(_run(args))
