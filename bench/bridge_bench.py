@@ -240,6 +240,16 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
     return summarize(name, n, calls, before, after, cpu, harness_cpu, gemini_cpu, lateness)
 
 
+def generator_limit(cores_used: float, cores: int, tick_late_ms: float) -> str | None:
+    """Why the load itself may not have been real time: the generator's own cpus were busy,
+    or its clock ran late (other work on the machine), else None."""
+    if cores_used >= GENERATOR_BUSY * cores:
+        return f"generator cpu {cores_used:.2f} of {cores}"
+    if tick_late_ms > TICK_LATE_MS:
+        return f"load clock p99 {tick_late_ms:g} ms late"
+    return None
+
+
 def summarize(name: str, n: int, calls, before: dict, after: dict, cpu: float, harness_cpu: float,
               gemini_cpu: float, lateness: list[float]) -> dict:
     sent = sum(c.sent for c in calls)
@@ -266,7 +276,7 @@ def summarize(name: str, n: int, calls, before: dict, after: dict, cpu: float, h
             "p99_turn_first_audio_ms": p99_ms(after, before, "bridge_turn_first_audio_seconds"),
             "generator_cpu": generator, "harness_cpu": round(harness_cpu, 3), "gemini_cpu": round(gemini_cpu, 3),
             "harness_p99_tick_late_ms": tick_late,
-            "generator_limited": generator >= GENERATOR_BUSY * len(load_cpus or [0]) or tick_late > TICK_LATE_MS,
+            "generator_limited": generator_limit(generator, len(load_cpus or [0]), tick_late),
             "agent_audio_s": round(sum(c.received_bytes for c in calls) / 8000, 1),
             "twilio_media_messages": sum(c.media_messages for c in calls),
             "marks_echoed": sum(c.marks for c in calls), "raw_interpolated": raw}
@@ -283,12 +293,13 @@ def cpu_reference() -> float:
 
 def line(step: dict) -> str:
     mark = "ok " if step["ok"] else "FAIL"
-    gen = " GENERATOR-LIMITED" if step["generator_limited"] else ""
+    gen = f" GENERATOR-LIMITED ({step['generator_limited']})" if step["generator_limited"] else ""
     return (f"{step['bridge']:>9} {step['calls']:>4} calls {mark} | CPU {step['bridge_cpu']:.3f} cores = "
             f"{step['cpu_ms_per_call_s']:.2f} ms/call-s | p99 fwd {step['p99_forward_ms']:.2f} ms (lag "
             f"{step['p99_loop_lag_ms']:g} + max(in {step['p99_forward_in_ms']:g}, out {step['p99_forward_out_ms']:g}))"
             f" | lost {step['frames_lost']} dropped {step['frames_dropped']} | underruns {step['underruns']}"
             f" | agent {step['agent_audio_s']} s in {step['twilio_media_messages']} msgs"
+            f" | turn start p99 {step['p99_turn_first_audio_ms']:g} ms"
             f" | generator {step['generator_cpu']:.3f} cores (harness {step['harness_cpu']:.3f}, gemini "
             f"{step['gemini_cpu']:.3f}), tick p99 late {step['harness_p99_tick_late_ms']} ms{gen}")
 
@@ -303,10 +314,11 @@ def verdict(results: list[dict], p99: float) -> dict:
         out[name] = {"max_calls": best["calls"] if best else 0,
                      "cpu_ms_per_call_s_at_max": best["cpu_ms_per_call_s"] if best else None,
                      "limit": None if first_fail is None else
-                     ("generator" if first_fail["generator_limited"] else "bridge")}
+                     ("the load (" + first_fail["generator_limited"] + ")" if first_fail["generator_limited"]
+                      else "the bridge")}
     text = "; ".join(f"{k}: max {v['max_calls']} calls meeting p99 <= {p99:g} ms with zero lost/dropped"
                      f" (CPU {v['cpu_ms_per_call_s_at_max']} ms per call-second there"
-                     f"{'' if v['limit'] is None else ', next step failed: ' + v['limit'] + ' was the limit'})"
+                     f"{'' if v['limit'] is None else '; the first failing step was limited by ' + v['limit']})"
                      for k, v in out.items())
     return {"by_bridge": out, "line": "VERDICT " + text}
 

@@ -78,18 +78,21 @@ class TwilioCall(asyncio.Protocol):
 
     def _message(self, payload: bytes) -> None:
         loop = asyncio.get_running_loop()
-        if payload.startswith(b'{"event":"media"'):
+        head = payload[:20].replace(b" ", b"")  # json.dumps (the reference) puts a space after ':'
+        if head.startswith(b'{"event":"media"'):
             at = payload.find(_PAYLOAD) + len(_PAYLOAD)
+            if at < len(_PAYLOAD):
+                at = payload.find(b'"payload": "') + len(_PAYLOAD) + 1
             end = payload.find(b'"', at)
             size = (end - at) * 3 // 4 - payload.count(b"=", end - 2, end)
             self.received_bytes += size
             self.media_messages += 1
             self.play_end = max(loop.time(), self.play_end) + size / 8000
-        elif payload.startswith(b'{"event":"mark"'):
+        elif head.startswith(b'{"event":"mark"'):
             at = payload.find(_NAME) + len(_NAME)
             self.marks += 1
             loop.call_at(max(loop.time(), self.play_end), self._echo, payload[at:payload.find(b'"', at)])
-        elif payload.startswith(b'{"event":"clear"'):
+        elif head.startswith(b'{"event":"clear"'):
             self.play_end = loop.time()
 
     def _echo(self, name: bytes) -> None:
