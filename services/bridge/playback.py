@@ -47,7 +47,7 @@ Send = Callable[[str], Awaitable[None]]
 
 class Playback:
     def __init__(self, send: Send, stream_sid: str, *, lead_ms: float = 300.0, jitter_ms: float = 0.0,
-                 jitter_max_ms: float = 200.0, batch_frames: int = 5, mark_ms: float = 200.0,
+                 jitter_max_ms: float = 100.0, batch_frames: int = 5, mark_ms: float = 200.0,
                  on_frames_sent: Callable[[int], None] | None = None,
                  on_turn_audio: Callable[[float], None] | None = None,
                  on_underrun: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic):
