@@ -323,6 +323,29 @@ def verdict(results: list[dict], p99: float) -> dict:
     return {"by_bridge": out, "line": "VERDICT " + text}
 
 
+async def run_steps(stack: Stack, args: argparse.Namespace) -> list[dict]:
+    """Each count on each bridge in turn (ours, then the reference), until both have failed."""
+    results: list[dict] = []
+    failed: set[str] = set()
+    for base, _ in stack.bridges.values():
+        await wait_ready(base + "/readyz")
+    for n in args.counts:
+        for name in stack.bridges:
+            if name in failed:
+                continue
+            step = await run_step(stack, name, n, args.seconds)
+            step["ok"] = step["p99_forward_ms"] <= args.p99_ms and step["frames_lost"] == 0 \
+                and step["frames_dropped"] == 0
+            results.append(step)
+            print(line(step), flush=True)
+            await asyncio.sleep(2.0)  # calls wind down
+            if not step["ok"] and n > 1 and not args.keep_going:
+                failed.add(name)
+        if len(failed) == len(stack.bridges):
+            break
+    return results
+
+
 async def _run(args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     own_cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
@@ -335,25 +358,8 @@ async def _run(args: argparse.Namespace) -> dict:
     _, load_cpus = cpu_plan(not args.no_pin)
     if load_cpus:
         os.sched_setaffinity(0, load_cpus)  # the harness shares the load generators' cpu
-    results: list[dict] = []
-    failed: set[str] = set()
     try:
-        for base, _ in stack.bridges.values():
-            await wait_ready(base + "/readyz")
-        for n in args.counts:
-            for name in stack.bridges:
-                if name in failed:
-                    continue
-                step = await run_step(stack, name, n, args.seconds)
-                step["ok"] = step["p99_forward_ms"] <= args.p99_ms and step["frames_lost"] == 0 \
-                    and step["frames_dropped"] == 0
-                results.append(step)
-                print(line(step), flush=True)
-                await asyncio.sleep(2.0)  # calls wind down
-                if not step["ok"] and n > 1 and not args.keep_going:
-                    failed.add(name)
-            if len(failed) == len(stack.bridges):
-                break
+        results = await run_steps(stack, args)
     finally:
         stack.stop()
         if own_cpus:

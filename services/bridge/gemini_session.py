@@ -198,17 +198,21 @@ class GeminiLink:
 
     async def _send(self, item: tuple[str, Any]) -> None:
         kind, value = item
-        if kind == "audio" and self._writer is not None and self._writer.write(value):
-            pass
-        elif kind == "audio" and self._fast:
-            await live_fast.send_audio(self.session, value, self.mime_type)
-        elif kind == "audio":
-            await self.session.send_realtime_input(audio=types.Blob(data=value, mime_type=self.mime_type))
+        if kind == "audio":
+            await self._send_audio_item(value)
         elif kind == "text":
             await self.session.send_realtime_input(text=value)
         else:
             await self.session.send_tool_response(function_responses=[value])
         self._since_handle.append(item)
+
+    async def _send_audio_item(self, pcm: bytes) -> None:
+        if self._writer is not None and self._writer.write(pcm):
+            return
+        if self._fast:
+            await live_fast.send_audio(self.session, pcm, self.mime_type)
+        else:
+            await self.session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=self.mime_type))
 
     async def _drain_queue(self) -> None:
         """Send what was queued, in order; audio stays queued while the gate is closed."""
