@@ -315,7 +315,7 @@ def verdict(results: list[dict], p99: float) -> dict:
                      "cpu_ms_per_call_s_at_max": best["cpu_ms_per_call_s"] if best else None,
                      "limit": None if first_fail is None else
                      ("the load (" + first_fail["generator_limited"] + ")" if first_fail["generator_limited"]
-                      else "the bridge")}
+                      else "the bridge (its own work, or other work on its cpu: see loop lag)")}
     text = "; ".join(f"{k}: max {v['max_calls']} calls meeting p99 <= {p99:g} ms with zero lost/dropped"
                      f" (CPU {v['cpu_ms_per_call_s_at_max']} ms per call-second there"
                      f"{'' if v['limit'] is None else '; the first failing step was limited by ' + v['limit']})"
