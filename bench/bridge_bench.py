@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AUTH_TOKEN, TOKEN_SECRET, API_KEY = "bench-auth-token", "bench-media-secret", "bench-key"
 GENERATOR_BUSY = 0.85  # generator cores used / cores it has: at or above this, it may be the limit
 TICK_LATE_MS = 5.0     # harness ticker p99 lateness above this: the load itself was late
+BUSY_CPU_WAIT_MS = 10.0  # the bridge waited this long per second for its cpu: not alone on it
 
 
 def free_port() -> int:
@@ -104,6 +105,15 @@ def quantile_ms(after: dict[str, float], before: dict[str, float], name: str, la
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the process's main thread (the event loop) spent runnable but not running:
+    other work on its cpu. 0 where the kernel has no schedstat."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 async def wait_ready(url: str, timeout: float = 30.0) -> None:
@@ -226,9 +236,11 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
         calls = await open_calls(base, n)
         await asyncio.sleep(2.0)  # the last sessions open and their greetings start
         cpu0, gen0, own0, t0 = cpu_seconds(pid), cpu_seconds(stack.gemini_pid), time.process_time(), time.monotonic()
+        waited0 = runqueue_wait_s(pid)
         lateness = await twilio_load.ticker(calls, seconds)
         wall = time.monotonic() - t0
         cpu = (cpu_seconds(pid) - cpu0) / wall
+        waited = (runqueue_wait_s(pid) - waited0) / wall
         harness_cpu, gemini_cpu = (time.process_time() - own0) / wall, (cpu_seconds(stack.gemini_pid) - gen0) / wall
         await asyncio.sleep(0.5)
         after = await scrape_metrics(http, base)
@@ -237,7 +249,9 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
         await asyncio.sleep(0.5)
         for call in calls:
             call.transport.close()
-    return summarize(name, n, calls, before, after, cpu, harness_cpu, gemini_cpu, lateness)
+    step = summarize(name, n, calls, before, after, cpu, harness_cpu, gemini_cpu, lateness)
+    step["bridge_runqueue_wait_ms_per_s"] = round(waited * 1000, 1)
+    return step
 
 
 def generator_limit(cores_used: float, cores: int, tick_late_ms: float) -> str | None:
@@ -300,8 +314,19 @@ def line(step: dict) -> str:
             f" | lost {step['frames_lost']} dropped {step['frames_dropped']} | underruns {step['underruns']}"
             f" | agent {step['agent_audio_s']} s in {step['twilio_media_messages']} msgs"
             f" | turn start p99 {step['p99_turn_first_audio_ms']:g} ms"
+            f" | waited for its cpu {step['bridge_runqueue_wait_ms_per_s']:g} ms/s"
             f" | generator {step['generator_cpu']:.3f} cores (harness {step['harness_cpu']:.3f}, gemini "
             f"{step['gemini_cpu']:.3f}), tick p99 late {step['harness_p99_tick_late_ms']} ms{gen}")
+
+
+def limit_of(step: dict) -> str:
+    """What held a failing step back: the load, other work on the bridge's cpu, or the bridge."""
+    if step["generator_limited"]:
+        return f"the load ({step['generator_limited']})"
+    waited = step.get("bridge_runqueue_wait_ms_per_s", 0.0)
+    if waited >= BUSY_CPU_WAIT_MS:
+        return f"other work on the bridge's cpu (the loop waited {waited:g} ms/s to run) or the bridge"
+    return "the bridge"
 
 
 def verdict(results: list[dict], p99: float) -> dict:
@@ -313,9 +338,7 @@ def verdict(results: list[dict], p99: float) -> dict:
         first_fail = next((r for r in steps if not r["ok"]), None)
         out[name] = {"max_calls": best["calls"] if best else 0,
                      "cpu_ms_per_call_s_at_max": best["cpu_ms_per_call_s"] if best else None,
-                     "limit": None if first_fail is None else
-                     ("the load (" + first_fail["generator_limited"] + ")" if first_fail["generator_limited"]
-                      else "the bridge (its own work, or other work on its cpu: see loop lag)")}
+                     "limit": None if first_fail is None else limit_of(first_fail)}
     text = "; ".join(f"{k}: max {v['max_calls']} calls meeting p99 <= {p99:g} ms with zero lost/dropped"
                      f" (CPU {v['cpu_ms_per_call_s_at_max']} ms per call-second there"
                      f"{'' if v['limit'] is None else '; the first failing step was limited by ' + v['limit']})"
