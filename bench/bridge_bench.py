@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import aiohttp
 import numpy as np
 
 from . import twilio_load
+from .prom_text import delta, p99_ms, quantile_ms, scrape
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_TOKEN, TOKEN_SECRET, API_KEY = "bench-auth-token", "bench-media-secret", "bench-key"
@@ -48,56 +48,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-# ---------------------------------------------------------------------------- Prometheus
-
-def scrape(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = float(value)
-    return out
-
-
-def delta(after: dict[str, float], before: dict[str, float], key: str) -> float:
-    return after.get(key, 0.0) - before.get(key, 0.0)
-
-
-def _buckets(after: dict[str, float], before: dict[str, float], name: str, labels: str) -> list[tuple[float, float]]:
-    pattern = re.compile(rf'^{name}_bucket\{{{labels}{"," if labels else ""}le="([^"]+)"\}}$')
-    return sorted((float(m.group(1)), delta(after, before, k)) for k in after if (m := pattern.match(k)))
-
-
-def p99_ms(after: dict[str, float], before: dict[str, float], name: str, labels: str = "", q: float = 0.99) -> float:
-    """Upper bucket edge holding the q-quantile (conservative: the criterion), in ms."""
-    buckets = _buckets(after, before, name, labels)
-    total = buckets[-1][1] if buckets else 0
-    if total <= 0:
-        return 0.0
-    for edge, count in buckets:
-        if count >= q * total:
-            return edge * 1000
-    return float("inf")
-
-
-def quantile_ms(after: dict[str, float], before: dict[str, float], name: str, labels: str = "",
-                q: float = 0.5) -> float:
-    """The q-quantile interpolated linearly inside its bucket (the raw estimate), in ms."""
-    buckets = _buckets(after, before, name, labels)
-    total = buckets[-1][1] if buckets else 0
-    if total <= 0:
-        return 0.0
-    lo_edge, lo_count = 0.0, 0.0
-    for edge, count in buckets:
-        if count >= q * total:
-            if edge == float("inf"):
-                return lo_edge * 1000
-            share = (q * total - lo_count) / max(count - lo_count, 1e-9)
-            return round((lo_edge + share * (edge - lo_edge)) * 1000, 3)
-        lo_edge, lo_count = edge, count
-    return float("inf")
 
 
 # ---------------------------------------------------------------------------- processes
