@@ -68,12 +68,13 @@ class Call:
         self.ctx, self.ws, self.deps = ctx, ws, deps
         s, m = deps.settings, deps.metrics
         self.metrics = m
-        self._fwd_in, self._fwd_out = m.forward_latency.labels("in"), m.forward_latency.labels("out")  # hot path
+        self._fwd_in, self._fwd_out = m.forward_in, m.forward_out  # hot path
         self.inbound = InboundAudio(deps.options.inbound_rate)
         self.outbound = OutboundAudio()
         self.playback = Playback(self._send_twilio, ctx.stream_sid, lead_ms=s.playback_lead_ms,
-                                 jitter_ms=s.playback_jitter_ms, mark_ms=max(0.0, s.playback_mark_ms),
-                                 on_frames_sent=m.frames_out.inc, on_turn_audio=self._on_turn_audio)
+                                 jitter_ms=s.playback_jitter_ms, jitter_max_ms=s.playback_jitter_max_ms,
+                                 mark_ms=max(0.0, s.playback_mark_ms), on_frames_sent=m.count_frames_out,
+                                 on_turn_audio=self._on_turn_audio, on_underrun=m.count_underrun)
         self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
@@ -177,11 +178,12 @@ class Call:
 
     async def _on_media(self, ulaw: bytes) -> None:
         t0 = time.perf_counter()
-        self.metrics.frames_in.inc()
+        self.metrics.frames_in.value += 1
         pcm = self.inbound.process(ulaw)
         if audioop.rms(pcm, 2) > SPEECH_RMS:
             self.caller_last_speech, self.caller_spoke = time.monotonic(), True
-        await self.link.send_audio(pcm)
+        if not self.link.write_audio(pcm):
+            await self.link.send_audio(pcm)
         self._fwd_in.observe(time.perf_counter() - t0)
 
     def _on_dtmf(self, digit: str) -> None:
@@ -202,8 +204,10 @@ class Call:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await self.ws.send_str(text)
 
-    def _on_turn_audio(self) -> None:
-        """First agent audio of a turn goes out: turn latency from the caller's last speech."""
+    def _on_turn_audio(self, held_s: float) -> None:
+        """First agent audio of a turn goes out, ``held_s`` after it arrived from Gemini:
+        turn latency from the caller's last speech."""
+        self.metrics.turn_first_audio.observe(held_s)
         if self.caller_spoke and self.caller_last_speech:
             self.metrics.turn_latency.observe(time.monotonic() - self.caller_last_speech)
         self.caller_spoke = False

@@ -70,6 +70,7 @@ class GeminiLink:
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
         self.fast_path = fast_path
         self._fast = False  # the open session supports the fast path
+        self._writer: live_fast.AudioWriter | None = None  # caller audio straight to the transport
         self.state = "idle"  # idle | connecting | live | handover | reconnecting | closed | failed
         self.handle: str | None = None
         self.resumable = False
@@ -117,9 +118,20 @@ class GeminiLink:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
+    def write_audio(self, pcm: bytes) -> bool:
+        """The per-frame path, synchronous: True when the frame went straight to the live
+        session; False when ``send_audio`` must take it (batching, queue, gate, no session)."""
+        writer = self._writer
+        if writer is not None and self.batch_frames == 1 and self.state == "live" and not self._queue \
+                and not self.audio_gate and writer.write(pcm):
+            self._since_handle.append(("audio", pcm))
+            return True
+        return False
+
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
-            await self._send_or_queue(("audio", pcm))
+            if not self.write_audio(pcm):
+                await self._send_or_queue(("audio", pcm))
             return
         self._pending.append(pcm)
         if len(self._pending) >= self.batch_frames:
@@ -186,15 +198,21 @@ class GeminiLink:
 
     async def _send(self, item: tuple[str, Any]) -> None:
         kind, value = item
-        if kind == "audio" and self._fast:
-            await live_fast.send_audio(self.session, value, self.mime_type)
-        elif kind == "audio":
-            await self.session.send_realtime_input(audio=types.Blob(data=value, mime_type=self.mime_type))
+        if kind == "audio":
+            await self._send_audio_item(value)
         elif kind == "text":
             await self.session.send_realtime_input(text=value)
         else:
             await self.session.send_tool_response(function_responses=[value])
         self._since_handle.append(item)
+
+    async def _send_audio_item(self, pcm: bytes) -> None:
+        if self._writer is not None and self._writer.write(pcm):
+            return
+        if self._fast:
+            await live_fast.send_audio(self.session, pcm, self.mime_type)
+        else:
+            await self.session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=self.mime_type))
 
     async def _drain_queue(self) -> None:
         """Send what was queued, in order; audio stays queued while the gate is closed."""
@@ -285,7 +303,7 @@ class GeminiLink:
         try:
             return await self._serve(session, resumed, opened)
         finally:
-            self.session = None
+            self.session, self._writer = None, None
             with contextlib.suppress(Exception):
                 await connector.__aexit__(None, None, None)  # close before resuming (1011 otherwise)
 
@@ -294,6 +312,8 @@ class GeminiLink:
         self.sessions_opened += 1
         self.session, self.resumable = session, False
         self._fast = self.fast_path and live_fast.available(session)
+        self._writer = live_fast.AudioWriter(session, self.mime_type) \
+            if self._fast and live_fast.AudioWriter.supports(session) else None
         self._handover.clear()
         replay = self._replay_items(resumed)
         self._calls_since_handle.clear()

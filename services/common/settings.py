@@ -127,9 +127,10 @@ class Settings:
     gemini_reconnect_attempts: int = 4
     bridge_tool_timeout_s: float = 8.0
     playback_lead_ms: float = 300.0          # most agent audio Twilio may hold ahead of playback
-    playback_jitter_ms: float = 100.0        # start-of-turn buffer against Gemini's bursts
+    playback_jitter_ms: float = 0.0          # start-of-turn buffer's floor; it grows only on measured underruns
+    playback_jitter_max_ms: float = 100.0    # ceiling of the adaptive start-of-turn buffer (the old fixed size)
     playback_mark_ms: float = 200.0          # agent audio between marks; 0 = a mark after every batch
-    bridge_inbound_batch_ms: int = 40        # caller audio per Gemini message: 20..100, a multiple of 20
+    bridge_inbound_batch_ms: int = 20        # caller audio per Gemini message: 20 (every frame)..100, ×20
     fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
     # outreach (DBOS workflows)
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)

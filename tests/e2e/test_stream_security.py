@@ -82,7 +82,7 @@ async def test_forged_or_replayed_tokens_close_the_stream_and_store_nothing(worl
 
 async def test_malformed_frames_are_skipped_and_an_oversized_one_closes_only_that_stream(world: World):
     world.gemini.queue_scenario(scenario({"listen": {"transcript": "", "timeout_s": 30}}))
-    frames_in = world.metrics.frames_in._value.get()
+    frames_in = world.metrics.frames_in.value
     bad = world.metrics.bad_messages.labels("malformed")._value.get()
     call_id = "c-malformed-1"
     async with aiohttp.ClientSession() as http:
@@ -98,7 +98,7 @@ async def test_malformed_frames_are_skipped_and_an_oversized_one_closes_only_tha
                 await asyncio.sleep(0.02)
             await asyncio.sleep(0.2)
             assert call_id in world.bridge.service.server.calls, "the stream survived the junk"
-            assert world.metrics.frames_in._value.get() - frames_in == 10
+            assert world.metrics.frames_in.value - frames_in == 10
             assert world.metrics.bad_messages.labels("malformed")._value.get() - bad == 5
             await ws.send_str('{"event": "media", "pad": "' + "x" * 70_000 + '"}')  # > 64 KiB
             msg = await ws.receive(timeout=5)
