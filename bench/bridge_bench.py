@@ -107,7 +107,6 @@ class Stack:
         if load_cpus:
             os.sched_setaffinity(0, load_cpus)  # the harness (and what it spawns: NATS, stand-in)
         self.nats = EmbeddedNats(self.tmp / "nats", with_harness=True).start()
-        asyncio.run(_provision_streams(self.nats))  # the bridge's role only waits for them
         gport = free_port()
         env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'proto'}"}
         gem = subprocess.Popen([sys.executable, "-m", "bench.gemini_load", str(gport), API_KEY,
@@ -336,6 +335,7 @@ async def _run(args: argparse.Namespace) -> dict:
     stack = Stack(tmp, args)
     try:
         stack.start()
+        await _provision_streams(stack.nats)  # the bridge's role only waits for them
     finally:
         if own_cpus:
             os.sched_setaffinity(0, own_cpus)  # only the children stay pinned
