@@ -253,7 +253,8 @@ def start_processes(tmp: Path, inbound_rate: int, pin: bool = True) -> tuple[lis
     ready = gem.stdout.readline().split()
     if not ready or ready[0] != "ready":
         raise RuntimeError("Gemini emulator did not start")
-    benv = {**env, "NATS_URL": nats.url, "NATS_CREDENTIALS_DIR": str(nats.credentials_dir), "BRIDGE_PORT": str(bport), "LOG_LEVEL": "WARNING",
+    benv = {**env, "NATS_URL": nats.url, "NATS_CREDENTIALS_DIR": str(nats.credentials_dir),
+            "BRIDGE_PORT": str(bport), "LOG_LEVEL": "WARNING",
             "GEMINI_API_KEY": API_KEY, "GEMINI_BASE_URL": f"https://127.0.0.1:{gport}", "GEMINI_CA_FILE": ready[1],
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "MEDIA_TOKEN_SECRET": TOKEN_SECRET, "MAX_CALLS": "5000",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{bport}", "BRIDGE_INBOUND_RATE": str(inbound_rate),

@@ -37,7 +37,7 @@ class Contract(msgspec.Struct, frozen=True, kw_only=True):
     """Any message on the bus."""
 
 
-class Event(Contract, tag_field="type", tag=dotted):
+class Event(Contract, frozen=True, tag_field="type", tag=dotted):
     """A domain fact. ``id`` is the idempotency key; ``property_id`` scopes who may see it."""
 
     property_id: str
@@ -46,13 +46,13 @@ class Event(Contract, tag_field="type", tag=dotted):
     v: int = CONTRACT_VERSION
 
 
-class ToolRequest(Contract, tag_field="tool", tag=snake):
+class ToolRequest(Contract, frozen=True, tag_field="tool", tag=snake):
     """Arguments of one tool call, as the tools service receives them."""
 
 
-class ToolResult(Contract, tag_field="result", tag=snake):
+class ToolResult(Contract, frozen=True, tag_field="result", tag=snake):
     """A successful tool answer."""
 
 
-class Command(Contract, tag_field="command", tag=dotted):
+class Command(Contract, frozen=True, tag_field="command", tag=dotted):
     """An instruction to one service (dial, hang up, transfer...)."""

@@ -84,7 +84,7 @@ class Hub:
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
-            except Exception as exc:  # closing anyway
+            except Exception as exc:  # noqa: BLE001 - closing anyway
                 log.debug("unsubscribe failed", extra={"error": str(exc)})
         for client in list(self.clients):
             client.drop("shutdown")
