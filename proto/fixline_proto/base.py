@@ -25,6 +25,14 @@ def snake(class_name: str) -> str:
     return "_".join(part.lower() for part in re.findall(r"[A-Z][a-z0-9]*", class_name))
 
 
+def tag_of(contract: msgspec.Struct | type[msgspec.Struct]) -> str:
+    """The wire tag of a contract or its class (``incident.created``, ``create_incident``)."""
+    tag = contract.__struct_config__.tag
+    if not isinstance(tag, str):
+        raise TypeError(f"{contract!r} is not a tagged contract")
+    return tag
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

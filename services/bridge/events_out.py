@@ -16,7 +16,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
-from fixline_proto.base import Event
+from fixline_proto.base import Event, tag_of
 
 log = logging.getLogger("fixline.bridge.events")
 RETRIES = 5
@@ -43,7 +43,7 @@ class EventSink:
             self.queue.task_done()
 
     async def _publish(self, event: Event, msg_id: str) -> None:
-        subject = subjects.event(event.property_id, event.__struct_config__.tag)
+        subject = subjects.event(event.property_id, tag_of(event))
         delay = 0.1
         for attempt in range(RETRIES):
             try:
@@ -71,4 +71,4 @@ class EventSink:
 
 
 def event_type(event: msgspec.Struct) -> str:
-    return event.__struct_config__.tag
+    return tag_of(event)

@@ -28,6 +28,8 @@ import websockets.exceptions
 from google import genai
 from google.genai import errors, types
 
+from services.common.tasks import TaskSet, cancel_and_wait
+
 from . import live_fast
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
@@ -96,6 +98,7 @@ class GeminiLink:
         self._handover = asyncio.Event()
         self._handover_task: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
+        self._flushes = TaskSet("gemini-link")
         self._closing = False
 
     # ------------------------------------------------------------------ public
@@ -109,13 +112,8 @@ class GeminiLink:
         self.state = "closed"
         if self._pending_timer is not None:
             self._pending_timer.cancel()
-        for task in (self._handover_task, self._task):
-            if task and not task.done():
-                task.cancel()
-        for task in (self._handover_task, self._task):
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self._flushes.close()
+        await cancel_and_wait(self._handover_task, self._task)
 
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
@@ -141,7 +139,7 @@ class GeminiLink:
     def _flush_later(self) -> None:
         self._pending_timer = None
         if self._pending and not self._closing:
-            asyncio.ensure_future(self.flush_audio())
+            self._flushes.spawn(self.flush_audio(), name="flush-audio")
 
     async def send_text(self, text: str) -> None:
         await self.flush_audio()

@@ -58,12 +58,14 @@ class MediaServer:
         self.pending += 1
         self._idle.clear()
         try:
-            call = await self._admit(ws)
-        finally:
-            self.pending -= 1
-        if call is not None:
-            await self._run(call)
-        self._check_idle()
+            try:
+                call = await self._admit(ws)
+            finally:
+                self.pending -= 1
+            if call is not None:
+                await self._run(call)
+        finally:  # a cancelled or failed stream must still let a drain see "idle"
+            self._check_idle()
         return ws
 
     def _refusal(self, request: web.Request) -> web.Response | None:

@@ -19,6 +19,7 @@ from nats.errors import Error as NatsError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from fixline_proto import Event, encode, subjects
+from fixline_proto.base import tag_of
 
 from .bus_permissions import ROLES, subject_regex
 
@@ -29,10 +30,10 @@ BATCH = 200
 
 async def add(conn: asyncpg.Connection, event: Event) -> int:
     """Queue ``event``; call inside the transaction that writes the row it describes."""
-    tag = type(event).__struct_config__.tag
+    tag = tag_of(event)
     outbox_id: int = await conn.fetchval(
         "INSERT INTO outbox (subject, payload, msg_id) VALUES ($1, $2, $3) RETURNING id",
-        subjects.event(event.property_id, str(tag)), encode(event), event.id,
+        subjects.event(event.property_id, tag), encode(event), event.id,
     )
     await conn.execute(f"NOTIFY {CHANNEL}")
     return outbox_id

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 log = logging.getLogger("fixline.tasks")
 T = TypeVar("T")
+RECANCEL_AFTER_S = 1.0
 
 
 async def cancel_and_wait(*tasks: asyncio.Future[Any] | None) -> None:
@@ -26,12 +27,15 @@ async def cancel_and_wait(*tasks: asyncio.Future[Any] | None) -> None:
 
 
 async def _cancel(tasks: Iterable[asyncio.Future[Any] | None]) -> list[asyncio.Future[Any]]:
-    pending = [task for task in tasks if task is not None and not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
-    return pending
+    stopping = [task for task in tasks if task is not None and not task.done()]
+    pending = set(stopping)
+    while pending:
+        for task in pending:
+            task.cancel()
+        # again after a while: a cancellation can be swallowed (3.11's wait_for when the awaited
+        # thing finishes in the same turn), and the task would then run on and never end
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_AFTER_S)
+    return stopping
 
 
 def _log_failure(task: asyncio.Future[Any], message: str) -> None:

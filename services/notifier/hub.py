@@ -15,8 +15,9 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
-from fixline_proto.base import Event
+from fixline_proto.base import Event, tag_of
 from fixline_proto.codec import ENCODER
+from services.common.tasks import cancel_and_wait
 
 from . import sse
 from .client_queue import Frame
@@ -35,7 +36,7 @@ def event_frame(event: Event, seq: int) -> Frame:
     Re-encoded from the decoded event, never the raw bytes: only the contract's fields
     reach a browser."""
     data = ENCODER.encode(event)
-    name = event.__struct_config__.tag
+    name = tag_of(event)
     if getattr(event, "final", True) is False:
         key = ("partial", event.call_id, event.role, event.turn)  # type: ignore[attr-defined]
         return Frame(sse.frame(data, event=name), seq=seq, coalesce_key=key)
@@ -79,8 +80,7 @@ class Hub:
             self.broadcast(ping)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await cancel_and_wait(self._ticker)
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()

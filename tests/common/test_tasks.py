@@ -78,3 +78,17 @@ async def test_wait_returns_when_every_task_has_ended_on_its_own():
         tasks.spawn(work(n))
     await tasks.wait()
     assert sorted(results) == [0, 1, 2]
+
+
+async def test_a_task_that_swallowed_one_cancellation_is_cancelled_again():
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            pass  # what 3.11's wait_for does when the awaited thing finishes in the same turn
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), 5)
+    assert task.cancelled()
