@@ -38,6 +38,7 @@ def check_settings(rt: Runtime) -> None:
 
 class BridgeService:
     name = "bridge"
+    runtime: Runtime  # set by serve()
     needs_database = False
 
     def __init__(self) -> None:
@@ -45,7 +46,7 @@ class BridgeService:
         self.metrics: BridgeMetrics | None = None
         self.sink: EventSink | None = None
         self.twilio: TwilioRest | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def setup(self, rt: Runtime) -> None:
         check_settings(rt)

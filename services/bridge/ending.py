@@ -69,7 +69,7 @@ class Ending:
         self.call = call
         self.reason: str | None = None
         self.hung_up_at: float | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> bool:

@@ -28,7 +28,7 @@ class EventSink:
         self.queue: asyncio.Queue[tuple[Event, str]] = asyncio.Queue()
         self.published = 0
         self.failed = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())

@@ -96,14 +96,14 @@ class GeminiLink:
         self._calls_since_handle: set[str] = set()
         self._queue_cap = max(1, int(QUEUE_CAP_S / self._batch_s))
         self._handover = asyncio.Event()
-        self._handover_task: asyncio.Task | None = None
-        self._task: asyncio.Task | None = None
+        self._handover_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._flushes = TaskSet("gemini-link")
         self._closing = False
 
     # ------------------------------------------------------------------ public
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name="gemini-link")
         return self._task
 

@@ -30,6 +30,7 @@ _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 class NotifierService:
     name = "notifier"
+    runtime: Runtime  # set by serve()
     needs_database = True   # read-only: property names/time zones and vendor names
 
     def __init__(self) -> None:
