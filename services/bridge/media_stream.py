@@ -6,7 +6,6 @@ Pure checks plus the small read loop up to ``start``; the call itself lives in c
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import WSMsgType, web
@@ -98,8 +97,7 @@ def admit(start: wire.Start, settings: Settings, used: media_token.UsedTokens) -
         used.consume(claims)
     except media_token.TokenError as exc:
         raise StreamRejected(f"media token refused: {exc}") from None
-    optional: dict[str, Any] = {k: join_parameter(params, k)[:MAX_PARAMETER_CHARS]
-                                for k in OPTIONAL_PARAMETERS if params.get(k)}
+    optional = {k: join_parameter(params, k)[:MAX_PARAMETER_CHARS] for k in OPTIONAL_PARAMETERS if params.get(k)}
     return CallContext(call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
                        incident_id=claims.incident_id, call_sid=start.start.call_sid,
                        stream_sid=start.stream_sid, **optional)

@@ -58,14 +58,12 @@ class MediaServer:
         self.pending += 1
         self._idle.clear()
         try:
-            try:
-                call = await self._admit(ws)
-            finally:
-                self.pending -= 1
-            if call is not None:
-                await self._run(call)
-        finally:  # a cancelled or failed stream must still let a drain see "idle"
-            self._check_idle()
+            call = await self._admit(ws)
+        finally:
+            self.pending -= 1
+        if call is not None:
+            await self._run(call)
+        self._check_idle()
         return ws
 
     def _refusal(self, request: web.Request) -> web.Response | None:
@@ -108,9 +106,10 @@ class MediaServer:
             self.metrics.calls_total.labels("bridge_error").inc()
             with contextlib.suppress(Exception):
                 await call.close_stream()
-        finally:
+        finally:  # also when cancelled: a drain waiting for "idle" must still see it
             self.calls.pop(call.ctx.call_id, None)
             self.metrics.active_calls.set(len(self.calls))
+            self._check_idle()
 
     def _check_idle(self) -> None:
         if self.active == 0:

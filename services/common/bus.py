@@ -82,7 +82,7 @@ async def _wait_for_streams(js: JetStreamContext) -> None:
     for config in STREAMS:
         while True:
             try:
-                await js.stream_info(str(config.name))
+                await js.stream_info(config.name)
                 break
             except (NotFoundError, nats.errors.TimeoutError):
                 log.info("waiting for a service that manages streams to create one", extra={"stream": config.name})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from fixline_proto import events as ev
 from fixline_proto import subjects
-from fixline_proto.base import Event, tag_of
+from fixline_proto.base import tag_of
 
 JS_API = "$JS.API"
 
@@ -67,7 +67,7 @@ def _consume(stream: str) -> tuple[str, ...]:
             f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>")
 
 
-def _events(*types: type[Event]) -> tuple[str, ...]:
+def _events(*types: type[ev.Event]) -> tuple[str, ...]:
     """Publish these event types for any property (``events.*.<tag>``), and nothing else."""
     return tuple(subjects.event("*", tag_of(t)) for t in types)
 
