@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run call test lint bench schema schema-check kb emulators system-deps clean
+.PHONY: install run call test bench schema schema-check kb emulators system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,7 @@ run: install
 call: install
 	$(PY) -m fixline call
 
-## ruff + mypy (config in pyproject.toml); tests/test_lint.py runs the same inside `make test`.
-lint: install
-	$(PY) -m ruff check services proto fixline emulators tests bench
-	$(PY) -m mypy
-
-test: install system-deps lint
+test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -53,3 +48,9 @@ emulators: install
 
 clean:
 	rm -rf .state .pytest_cache artifacts
+
+## ruff + mypy (config in pyproject.toml). `make test` runs the same through tests/test_lint.py.
+.PHONY: lint
+lint: install
+	$(PY) -m ruff check services proto fixline emulators tests bench
+	$(PY) -m mypy
