@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -63,7 +62,7 @@ class ToolsDispatcher:
         self.non_blocking = non_blocking
         self.scheduling = scheduling
         self.bridge_handlers = bridge_handlers or {}
-        self.running: dict[str, asyncio.Task[None]] = {}
+        self.running: dict[str, asyncio.Task] = {}
         self.cancelled: list[str] = []
         self.answered: list[str] = []
 
@@ -76,7 +75,7 @@ class ToolsDispatcher:
             call_id, name = fc.id or "", fc.name or ""
             task = asyncio.create_task(self._run(call_id, name, dict(fc.args or {})))
             self.running[call_id] = task
-            task.add_done_callback(functools.partial(self._forget, call_id))
+            task.add_done_callback(lambda _t, cid=call_id: self.running.pop(cid, None))
 
     def cancel(self, ids: list[str]) -> None:
         for call_id in ids:
@@ -92,9 +91,6 @@ class ToolsDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _forget(self, call_id: str, _task: asyncio.Task[None]) -> None:
-        self.running.pop(call_id, None)
 
     async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> None:
         started = time.perf_counter()

@@ -90,7 +90,7 @@ async def _call_vendors(job: dict, opts: dict) -> list[dict]:
             handles.append(await DBOS.start_workflow_async(phone_call, spec))
     results = [await handle.get_result() for handle in handles]
     quotes = []
-    for vendor, res in zip(job["vendors"], results, strict=True):
+    for vendor, res in zip(job["vendors"], results):
         quote = res["quote"]
         if quote is None:
             why = "no answer" if res["timed_out"] else f"no quote ({res['ended']})"
