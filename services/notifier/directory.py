@@ -22,7 +22,7 @@ class Directory:
     def __init__(self) -> None:
         self.properties: dict[str, PropertyInfo] = {}
         self.vendors: dict[str, VendorInfo] = {}
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def property(self, property_id: str) -> PropertyInfo:
         return self.properties.get(property_id) or PropertyInfo(id=property_id, name=property_id)

@@ -14,6 +14,7 @@ import logging
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from fixline_proto.base import Event, tag_of
 from fixline_proto.codec import ENCODER
@@ -48,13 +49,13 @@ class Hub:
                  heartbeat_s: float = 15.0) -> None:
         self.stream, self.subject_prefix, self.subject = stream, subject_prefix, f"{subject_prefix}.>"
         self.heartbeat_s = heartbeat_s
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.state = DashboardState()
         self.clients: set[SseClient] = set()
         self.caught_up = asyncio.Event()
         self._metrics = metrics
         self._target = 0
-        self._sub = None
+        self._sub: JetStreamContext.PushSubscription | None = None
 
     @property
     def seq(self) -> int:
