@@ -17,6 +17,7 @@ from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
 from fixline_proto.base import Event, tag_of
+from services.common.tasks import cancel_and_wait
 
 log = logging.getLogger("fixline.bridge.events")
 RETRIES = 5
@@ -64,10 +65,7 @@ class EventSink:
 
     async def close(self, timeout: float = 5.0) -> None:
         await self.flush(timeout)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 def event_type(event: msgspec.Struct) -> str:
