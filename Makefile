@@ -54,3 +54,9 @@ emulators: install
 
 clean:
 	rm -rf .state .pytest_cache artifacts
+
+## ruff + mypy (config in pyproject.toml). `make test` runs the same through tests/test_lint.py.
+.PHONY: lint
+lint: install
+	$(PY) -m ruff check services proto fixline emulators tests bench
+	$(PY) -m mypy

@@ -120,7 +120,7 @@ def _worker(url: str, token: str, clients: int, expected: int, conn) -> None:
     _raise_fd_limit()
     try:
         asyncio.run(_worker_main(url, token, clients, expected, conn))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any worker failure is sent back to the parent
         conn.send(("error", repr(exc)))
 
 
@@ -162,7 +162,9 @@ async def _phase(url: str, nc, stream: str, prefix: str, clients: int, workers: 
 
 def _summary(latencies: list[float], clients: int, events: int, failures: int, connect_s: float) -> dict:
     def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2) if latencies else float("nan")
+        if not latencies:
+            return float("nan")
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
     return {"clients": clients, "events": events, "deliveries": len(latencies), "expected": clients * events,
             "failed_clients": failures, "connect_all_s": round(connect_s, 2),
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(max(latencies) * 1000, 2) if latencies else None,

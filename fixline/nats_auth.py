@@ -92,7 +92,7 @@ def write_kubernetes(out: Path, namespace: str = "fixline") -> list[Path]:
               "metadata": {"name": "fixline-nats-credentials", "namespace": namespace}, "stringData": seeds}
     values = {"config": {"merge": {"authorization": {"users": users(public)}}}}
     written = [out / "nats-credentials.secret.yaml", out / "nats-auth.values.yaml"]
-    for path, document in zip(written, (secret, values)):
+    for path, document in zip(written, (secret, values), strict=True):
         path.write_text(json.dumps(document, indent=2) + "\n")  # JSON is valid YAML
         path.chmod(0o600)
     return written

@@ -162,7 +162,7 @@ AnyToolResult = (
     | RepairBooked | QuoteRecorded | DecisionRecorded | ToolError
 )
 TOOL_REQUESTS: dict[str, type[ToolRequest]] = {
-    cls.__struct_config__.tag: cls for cls in AnyToolRequest.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in AnyToolRequest.__args__
 }
 
 # Who may call what. ``tools.<name>``: the bridge, on behalf of a live call of one of these

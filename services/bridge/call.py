@@ -25,6 +25,7 @@ from nats.aio.client import Client as NATS
 from fixline_proto.events import CallOutcome
 from services.common.logs import log_context
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from . import personas
 from .audio import InboundAudio, OutboundAudio
@@ -93,14 +94,14 @@ class Call:
         self.bad_in_a_row = 0
         self._dtmf: list[str] = []
         self._dtmf_timer: asyncio.TimerHandle | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = TaskSet("call")  # pruned as each ends; closed at shutdown
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> str:
         with log_context(call_id=self.ctx.call_id, incident_id=self.ctx.incident_id or None):
             self.link.start()  # as early as possible: Gemini connects while the caller talks
-            self._tasks.append(asyncio.create_task(self.playback.run()))
+            self._tasks.spawn(self.playback.run(), name="playback")
             await self.control.start()
             reason = "stream_closed"
             try:
@@ -119,9 +120,9 @@ class Call:
         await self.link.close()
         await self.tools.close()
         await self.control.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._dtmf_timer:
+            self._dtmf_timer.cancel()
+        await self._tasks.close()
         duration = round(time.monotonic() - self.started, 3)
         self.deps.sink.emit(CallOutcome(property_id=self.ctx.property_id, call_id=self.ctx.call_id, outcome=reason,
                                         duration_s=duration, incident_id=self.ctx.incident_id or None,
@@ -196,7 +197,7 @@ class Call:
     def _flush_dtmf(self) -> None:
         digits, self._dtmf = "".join(self._dtmf), []
         if digits:
-            self._tasks.append(asyncio.create_task(self.link.send_text(personas.dtmf_text(digits))))
+            self._tasks.spawn(self.link.send_text(personas.dtmf_text(digits)), name="dtmf")
 
     async def _send_twilio(self, text: str) -> None:
         if self.ws.closed:

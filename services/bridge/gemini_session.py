@@ -28,6 +28,8 @@ import websockets.exceptions
 from google import genai
 from google.genai import errors, types
 
+from services.common.tasks import TaskSet, cancel_and_wait
+
 from . import live_fast
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
@@ -95,13 +97,14 @@ class GeminiLink:
         self._calls_since_handle: set[str] = set()
         self._queue_cap = max(1, int(QUEUE_CAP_S / self._batch_s))
         self._handover = asyncio.Event()
-        self._handover_task: asyncio.Task | None = None
-        self._task: asyncio.Task | None = None
+        self._handover_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._flushes = TaskSet("gemini-link")
         self._closing = False
 
     # ------------------------------------------------------------------ public
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name="gemini-link")
         return self._task
 
@@ -110,13 +113,8 @@ class GeminiLink:
         self.state = "closed"
         if self._pending_timer is not None:
             self._pending_timer.cancel()
-        for task in (self._handover_task, self._task):
-            if task and not task.done():
-                task.cancel()
-        for task in (self._handover_task, self._task):
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self._flushes.close()
+        await cancel_and_wait(self._handover_task, self._task)
 
     def write_audio(self, pcm: bytes) -> bool:
         """The per-frame path, synchronous: True when the frame went straight to the live
@@ -153,7 +151,7 @@ class GeminiLink:
     def _flush_later(self) -> None:
         self._pending_timer = None
         if self._pending and not self._closing:
-            asyncio.ensure_future(self.flush_audio())
+            self._flushes.spawn(self.flush_audio(), name="flush-audio")
 
     async def send_text(self, text: str) -> None:
         await self.flush_audio()

@@ -153,7 +153,7 @@ def _slow(raw: bytes | str) -> types.LiveServerMessage:
     response = json.loads(raw) if raw else {}
     converted = _live_converters._LiveServerMessage_from_mldev(response)
     if not converted and response:
-        errors.APIError.raise_error(response.get("code"), response, None)
+        errors.APIError.raise_error(response.get("code"), response, None)  # type: ignore[arg-type] # as the SDK
     return types.LiveServerMessage._from_response(response=converted, kwargs={})
 
 

@@ -143,9 +143,10 @@ class MediaServer:
             self.metrics.calls_total.labels("bridge_error").inc()
             with contextlib.suppress(Exception):
                 await call.close_stream()
-        finally:
+        finally:  # also when cancelled: a drain waiting for "idle" must still see it
             self.calls.pop(call.ctx.call_id, None)
             self.metrics.active_calls.set(len(self.calls))
+            self._check_idle()
 
     def _check_idle(self) -> None:
         if not self.calls and not self.pending:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fixline_proto import events as ev
 from fixline_proto import subjects
+from fixline_proto.base import tag_of
 
 JS_API = "$JS.API"
 
@@ -77,7 +78,7 @@ def _claim_media_streams() -> tuple[str, ...]:
 
 def _events(*types: type[ev.Event]) -> tuple[str, ...]:
     """Publish these event types for any property (``events.*.<tag>``), and nothing else."""
-    return tuple(subjects.event("*", t.__struct_config__.tag) for t in types)
+    return tuple(subjects.event("*", tag_of(t)) for t in types)
 
 
 def _own(role: str, *rest: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from nats.errors import Error as NatsError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from fixline_proto import Event, encode, subjects
+from fixline_proto.base import tag_of
 
 from .bus_permissions import ROLES, subject_regex
 
@@ -29,8 +30,8 @@ BATCH = 200
 
 async def add(conn: asyncpg.Connection, event: Event) -> int:
     """Queue ``event``; call inside the transaction that writes the row it describes."""
-    tag = type(event).__struct_config__.tag
-    outbox_id = await conn.fetchval(
+    tag = tag_of(event)
+    outbox_id: int = await conn.fetchval(
         "INSERT INTO outbox (subject, payload, msg_id) VALUES ($1, $2, $3) RETURNING id",
         subjects.event(event.property_id, tag), encode(event), event.id,
     )
@@ -64,7 +65,7 @@ class OutboxRelay:
                     backoff = 0.1
                     if sent == BATCH:
                         continue
-                except Exception as exc:  # the relay must outlive any single failure; rows wait
+                except Exception as exc:  # noqa: BLE001 - the relay must outlive any single failure; rows wait
                     log.warning("outbox relay pass failed; retrying", extra={"error": repr(exc), "retry_in_s": backoff})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)

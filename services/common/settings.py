@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
+from typing import Any, cast
 
 DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 8083, "outreach": 8084}
 
@@ -18,7 +20,7 @@ _NORMALISE = {"public_base_url": lambda v: v.rstrip("/"), "log_level": str.upper
 _EMPTY_MEANS_DEFAULT = {"overflow_message"}  # other strings: set-but-empty means "off"/"none"
 
 
-def _read_number(name: str, kind: type, default: float) -> float:
+def _read_number(name: str, kind: Callable[[str], float], default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -28,10 +30,10 @@ def _read_number(name: str, kind: type, default: float) -> float:
         raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
 
 
-def _read(f: Field) -> object:
+def _read(f: Field[Any]) -> Any:
     name = f.name.upper()
     if f.type in ("int", "float"):
-        return _read_number(name, int if f.type == "int" else float, f.default)
+        return _read_number(name, int if f.type == "int" else float, cast(float, f.default))
     raw = os.environ.get(name)
     if raw is None or (raw == "" and f.name in _EMPTY_MEANS_DEFAULT):
         return f.default
@@ -151,7 +153,7 @@ class Settings:
         values = {f.name: _read(f) for f in fields(cls) if f.name not in _NOT_FROM_ENV}
         port = _read_number("HTTP_PORT", int, DEFAULT_PORTS.get(service, 0))
         port = _read_number(f"{service.upper()}_PORT", int, port)
-        return cls(service=service, http_port=port, **values)
+        return cls(service=service, http_port=int(port), **values)
 
     def secret_values(self) -> list[str]:
         values = [getattr(self, name) for name in SECRET_SETTINGS if getattr(self, name)]

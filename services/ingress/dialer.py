@@ -72,7 +72,7 @@ class Dialer:
                 msgs = await sub.fetch(BATCH, timeout=1.0)
             except (NatsTimeoutError, asyncio.TimeoutError):
                 continue
-            except Exception as exc:  # NATS reconnecting etc.: keep the consumer alive
+            except Exception as exc:  # noqa: BLE001 - NATS reconnecting etc.: keep the consumer alive
                 log.warning("dial fetch failed; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(1.0)
                 continue

@@ -6,6 +6,7 @@ import logging
 
 import msgspec
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from fixline_proto import subjects
 from fixline_proto.codec import ENCODER
@@ -30,15 +31,16 @@ _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 class NotifierService:
     name = "notifier"
+    runtime: Runtime  # set by serve()
+    hub: Hub  # these three from setup()
+    endpoint: EventsEndpoint
+    metrics: NotifierMetrics
     needs_database = True   # read-only: property names/time zones and vendor names
 
     def __init__(self) -> None:
-        self.hub: Hub | None = None
         self.health = HealthBoard()
         self.directory = Directory()
-        self.endpoint: EventsEndpoint | None = None
-        self.metrics: NotifierMetrics | None = None
-        self._health_sub = None
+        self._health_sub: Subscription | None = None
 
     def setup(self, rt: Runtime) -> None:
         settings = rt.settings
@@ -61,6 +63,7 @@ class NotifierService:
         rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
+        assert rt.nc is not None  # serve() connects before start()
         self.endpoint.nc = rt.nc
         await self.directory.load(rt.pool)
         self.directory.start_refreshing(rt.pool)

@@ -14,9 +14,11 @@ import logging
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
+from nats.js.client import JetStreamContext
 
-from fixline_proto.base import Event
+from fixline_proto.base import Event, tag_of
 from fixline_proto.codec import ENCODER
+from services.common.tasks import cancel_and_wait
 
 from . import sse
 from .client_queue import Frame
@@ -35,7 +37,7 @@ def event_frame(event: Event, seq: int) -> Frame:
     Re-encoded from the decoded event, never the raw bytes: only the contract's fields
     reach a browser."""
     data = ENCODER.encode(event)
-    name = event.__struct_config__.tag
+    name = tag_of(event)
     if getattr(event, "final", True) is False:
         key = ("partial", event.call_id, event.role, event.turn)  # type: ignore[attr-defined]
         return Frame(sse.frame(data, event=name), seq=seq, coalesce_key=key)
@@ -47,13 +49,13 @@ class Hub:
                  heartbeat_s: float = 15.0) -> None:
         self.stream, self.subject_prefix, self.subject = stream, subject_prefix, f"{subject_prefix}.>"
         self.heartbeat_s = heartbeat_s
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.state = DashboardState()
         self.clients: set[SseClient] = set()
         self.caught_up = asyncio.Event()
         self._metrics = metrics
         self._target = 0
-        self._sub = None
+        self._sub: JetStreamContext.PushSubscription | None = None
 
     @property
     def seq(self) -> int:
@@ -79,12 +81,11 @@ class Hub:
             self.broadcast(ping)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await cancel_and_wait(self._ticker)
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
-            except Exception as exc:  # closing anyway
+            except Exception as exc:  # noqa: BLE001 - closing anyway
                 log.debug("unsubscribe failed", extra={"error": str(exc)})
         for client in list(self.clients):
             client.drop("shutdown")

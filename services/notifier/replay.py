@@ -63,7 +63,7 @@ async def replay(js: JetStreamContext, stream: str, subject_prefix: str, viewer:
     sub = await js.subscribe(filters[0], stream=stream, ordered_consumer=True, config=config)
     try:
         info = await sub.consumer_info()
-        if info.num_pending + (info.delivered.consumer_seq or 0) == 0:
+        if (info.num_pending or 0) + ((info.delivered.consumer_seq if info.delivered else None) or 0) == 0:
             return
         while True:
             msg = await sub.next_msg(timeout=REPLAY_MSG_TIMEOUT_S)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import Counter
 
 CONTENT_SECURITY_POLICY = "; ".join((
@@ -98,7 +99,7 @@ def navigation_is_cross_site(request: web.Request) -> bool:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def same_origin_writes(refused: Counter) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def same_origin_writes(refused: Counter) -> Middleware:
     """Middleware: refuse cross-site state-changing requests before their handler runs."""
 
     @web.middleware

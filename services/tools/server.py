@@ -5,7 +5,11 @@
 - workflow tools, ``tools.workflow.<name>``: used by outreach, no call.
 
 Body in: the tool's request Struct (JSON); body out: a ToolResult union member, a ToolError
-on any failure (never a stack trace)."""
+on any failure (never a stack trace). A ToolError reply also carries nats.micro's error headers
+(``Nats-Service-Error-Code``: the ToolError code, ``Nats-Service-Error``: its message), so
+``nats micro``/``nats req`` show it as an error. Each request runs in its own task: nats.py runs an
+endpoint's handler one message at a time, so awaiting the work there would serialize every call on
+that endpoint; micro's own $SRV.STATS therefore counts dispatches, fixline_tool_* metrics the work."""
 
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from .vendor_codes import get_vendor_code
 log = logging.getLogger("fixline.tools.server")
 VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_ERROR_HEADER_CHARS = 200
 
 Handler = Callable[[ToolContext, ToolRequest, CallScope | None], Awaitable[ToolResult]]
 
@@ -69,6 +74,11 @@ def decode_request(tool: str, data: bytes) -> ToolRequest:
         raise ToolFailure("invalid_argument", f"invalid arguments for {tool}: {exc}") from None
     except msgspec.DecodeError:
         raise ToolFailure("invalid_argument", f"the body of a {tool} request must be a JSON object") from None
+
+
+def _header_text(message: str) -> str:
+    """A header value: one line (a CR/LF would end the header block), bounded."""
+    return " ".join(message.split())[:MAX_ERROR_HEADER_CHARS]
 
 
 class ToolServer:
@@ -122,7 +132,10 @@ class ToolServer:
         if isinstance(result, ToolError):
             self.metrics.errors.labels(label, result.code).inc()
         with contextlib.suppress(Exception):  # the requester may have gone away
-            await request.respond(encode(result))
+            if isinstance(result, ToolError):
+                await request.respond_error(result.code, _header_text(result.message), data=encode(result))
+            else:
+                await request.respond(encode(result))
 
     async def call(self, tool: str, data: bytes, *, workflow: bool = False) -> ToolResult:
         """Decode, authorize, run, and turn every failure into a ToolError."""

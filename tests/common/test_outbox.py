@@ -78,7 +78,7 @@ async def test_two_databases_publishing_into_one_stream_never_collide(stack, nat
     """Outbox ids restart at 1 in every database; the message id must not (it is the event id)."""
     property_id = f"px{uuid.uuid4().hex[:8]}"
     pools = []
-    for n in range(2):
+    for _ in range(2):
         url = await provision_database(stack.database_url, f"fixline_outbox_{uuid.uuid4().hex[:8]}", seeded=False)
         pools.append(await db.create_pool(url, max_size=2))
     try:

@@ -197,7 +197,8 @@ async def test_a_rate_limited_dial_is_retried_and_placed_once(nats_url, ingress_
         await publish_dial(nc, command)
 
         async def placed():
-            return await ingress_pool.fetchval("SELECT dial_state FROM calls WHERE id = $1", command.call_id) == "placed"
+            state = await ingress_pool.fetchval("SELECT dial_state FROM calls WHERE id = $1", command.call_id)
+            return state == "placed"
 
         assert await wait_for(placed, timeout=8)
         # First request refused with 429 (consumed), then exactly one accepted create.

@@ -127,4 +127,5 @@ def test_the_matcher_follows_nats_wildcards():
 def test_docs_show_the_permission_table_as_it_is(repo_root):
     text = (repo_root / "docs" / "security.md").read_text()
     shown = text.split("<!-- permissions-table:start", 1)[1].split("-->", 1)[1].split("<!-- permissions-table:end")[0]
-    assert shown.strip() == markdown_table().strip(), "run: python -m fixline.nats_auth table and paste into docs/security.md"
+    assert shown.strip() == markdown_table().strip(), \
+        "run: python -m fixline.nats_auth table and paste into docs/security.md"

@@ -21,7 +21,6 @@ import pytest
 from nats.js.api import DeliverPolicy
 
 from emulators.calendar import CalendarEmulator, make_service_account, write_service_account
-from fixline_proto import subjects
 from fixline_proto.events import RepairScheduled, VendorCodeRefused, VendorCodeReleased
 from fixline_proto.tools import RepairBooked, ToolError, VendorCode
 from services.tools.app import ToolsService
@@ -124,7 +123,7 @@ async def test_booking_creates_the_event_row_event_and_transition(tools, pool, n
     incident_id = await _incident(tools)
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     stream = await _jetstream(nc, "events.p1.repair.scheduled")
-    account = json.loads(Path(calendar.service_account_file).read_text())["client_email"]
+    account = json.loads(await asyncio.to_thread(Path(calendar.service_account_file).read_text))["client_email"]
 
     result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start, duration_minutes=90))
 
@@ -238,7 +237,8 @@ async def test_an_event_in_the_calendar_without_a_booking_row_is_recorded_once(t
         "id": event_id, "summary": "Repair visit (earlier attempt)",
         "start": {"dateTime": start.isoformat()}, "end": {"dateTime": (start + timedelta(hours=2)).isoformat()},
         "extendedProperties": {"private": {"incident_id": incident_id, "vendor_id": "v-plumb-2",
-                                           "property_id": "p1"}}}, "fixline-calendar@fixline-test.iam.gserviceaccount.com")
+                                           "property_id": "p1"}}},
+        "fixline-calendar@fixline-test.iam.gserviceaccount.com")
     inserts_before = sum(1 for m, p in calendar.requests if m == "POST" and "/events" in p)
 
     result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start))

@@ -5,9 +5,11 @@ import json
 
 import aiohttp
 
+from fixline_proto import subjects
+from fixline_proto.codec import TOOL_RESULT_DECODER
 from fixline_proto.tools import IncidentStatusChanged, ToolError
 from services.tools.app import ToolsService
-from services.tools.server import HANDLERS, WORKFLOW_HANDLERS
+from services.tools.server import HANDLERS, WORKFLOW_HANDLERS, _header_text
 from tests.support.services import running, settings_for
 
 
@@ -61,3 +63,27 @@ async def test_slow_request_does_not_block_others(tools, tools_service):
     results = await asyncio.gather(*searches, *reads)
     assert all(not isinstance(r, ToolError) for r in results[:5])
     assert all(isinstance(r, ToolError) and r.code == "not_found" for r in results[5:])
+
+
+async def test_a_tool_error_also_carries_the_micro_error_headers(tools, nc):
+    reply = await nc.request(subjects.workflow_tool("update_incident_status"),
+                             b'{"incident_id": "inc-missing", "status": "open"}', timeout=10)
+    result = TOOL_RESULT_DECODER.decode(reply.data)
+    assert isinstance(result, ToolError) and result.code == "not_found"
+    assert reply.headers["Nats-Service-Error-Code"] == "not_found"
+    assert reply.headers["Nats-Service-Error"] == result.message
+
+
+def test_an_error_header_is_one_bounded_line_whatever_the_message():
+    header = _header_text("bad\r\nNats-Service-Error-Code: 200\r\n" + "y" * 500)
+    assert header.startswith("bad Nats-Service-Error-Code: 200 y")
+    assert "\r" not in header and "\n" not in header and len(header) == 200
+
+
+async def test_a_success_carries_no_error_headers(tools, nc):
+    incident_id, _ = await tools.open_incident(property_id="p3", category="hvac", severity="low",
+                                               description="Thermostat display is blank")
+    body = b'{"incident_id": "%s", "status": "troubleshooting"}' % incident_id.encode()
+    reply = await nc.request(subjects.workflow_tool("update_incident_status"), body, timeout=10)
+    assert isinstance(TOOL_RESULT_DECODER.decode(reply.data), IncidentStatusChanged)
+    assert "Nats-Service-Error-Code" not in (reply.headers or {})
