@@ -176,7 +176,8 @@ async def open_calls(base: str, n: int) -> list[twilio_load.TwilioCall]:
         claims = media_token.MediaClaims(call_id=f"bench-{i}-{time.monotonic_ns()}", call_sid=f"CAbench{i}",
                                          call_type="guest", property_id="p1")
         start = twilio_load.start_messages(i, f"MZbench{i}", media_token.issue(TOKEN_SECRET, claims), claims.call_id)
-        _, call = await loop.create_connection(lambda: twilio_load.TwilioCall(i, request, start), "127.0.0.1", port)
+        _, call = await loop.create_connection(lambda i=i, start=start: twilio_load.TwilioCall(i, request, start),
+                                               "127.0.0.1", port)
         call.encode_frames(cycle)
         await call.ready
         calls.append(call)

@@ -46,8 +46,9 @@ class FastHistogram:
         self.sum += value
 
     def cumulative(self) -> list[tuple[str, float]]:
-        total, out = 0, []
-        for edge, count in zip((*self.edges, float("inf")), self.counts):
+        total: float = 0
+        out: list[tuple[str, float]] = []
+        for edge, count in zip((*self.edges, float("inf")), self.counts, strict=True):
             total += count
             out.append(("+Inf" if edge == float("inf") else repr(edge), total))
         return out

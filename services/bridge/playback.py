@@ -264,7 +264,9 @@ class Playback:
         if self.sent_ms - self._marked_ms >= self.mark_ms or turn_sent:
             name = next(self._names)
             self._marked_ms = self.sent_ms
-            self._marks[name] = (self.sent_ms, self._anchor + self.sent_ms / 1000, self._turn)
+            anchor = self._anchor
+            assert anchor is not None  # set above, by _new_turn_timeline
+            self._marks[name] = (self.sent_ms, anchor + self.sent_ms / 1000, self._turn)
         if turn_sent:
             self._anchor = None  # the next audio starts a new turn's timeline
         if held_since is not None:

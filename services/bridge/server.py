@@ -44,7 +44,7 @@ class MediaServer:
         self.claims = StreamClaims(bridge_id)
         self.calls: dict[str, Call] = {}
         self.pending: dict[web.WebSocketResponse, None] = {}  # upgraded, no verified start yet; oldest first
-        self._evictions: set[asyncio.Task] = set()
+        self._evictions: set[asyncio.Task[None]] = set()
         self.draining = False
         self.deps: CallDeps | None = None
         self._idle = asyncio.Event()

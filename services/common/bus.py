@@ -84,7 +84,7 @@ async def ensure_streams(nc: NATS, replicas: int | None = None, *, manage: bool 
         return
     for config in STREAMS:
         try:
-            current = (await js.stream_info(config.name)).config
+            current = (await js.stream_info(_name(config))).config
         except NotFoundError:
             current = None
         if current is None:
@@ -92,12 +92,17 @@ async def ensure_streams(nc: NATS, replicas: int | None = None, *, manage: bool 
                 await js.add_stream(replace(config, num_replicas=wanted))
                 continue
             except BadRequestError:  # created concurrently by another service
-                current = (await js.stream_info(config.name)).config
+                current = (await js.stream_info(_name(config))).config
         await js.update_stream(stream_update(config, current, wanted))
     try:
         await js.key_value(MEDIA_STREAMS.bucket)
     except BucketNotFoundError:
         await js.create_key_value(replace(MEDIA_STREAMS, replicas=wanted))
+
+
+def _name(config: StreamConfig) -> str:
+    assert config.name, "every stream in STREAMS is named"
+    return config.name
 
 
 def stream_update(config: StreamConfig, current: StreamConfig, wanted: int) -> StreamConfig:
@@ -107,7 +112,7 @@ def stream_update(config: StreamConfig, current: StreamConfig, wanted: int) -> S
 
 async def _wait_for_streams(js: JetStreamContext) -> None:
     delay = 0.1
-    for name in (*(config.name for config in STREAMS), subjects.MEDIA_STREAMS_KV_STREAM):
+    for name in (*(_name(config) for config in STREAMS), subjects.MEDIA_STREAMS_KV_STREAM):
         while True:
             try:
                 await js.stream_info(name)

@@ -56,8 +56,9 @@ async def jetstream_cluster(tmp: Path, size: int = 3) -> AsyncIterator[str]:
                 f'server_name: n{i}\nlisten: "127.0.0.1:{client}"\n'
                 f'jetstream {{ store_dir: "{tmp / f"js{i}"}" }}\n'
                 f'cluster {{ name: fixline-test, listen: "127.0.0.1:{route}", routes: [{routes}] }}\n')
-            procs.append(subprocess.Popen([_nats_binary(), "-c", str(config)], stdout=subprocess.DEVNULL,
-                                          stderr=open(tmp / f"n{i}.log", "ab")))
+            log = open(tmp / f"n{i}.log", "ab")  # noqa: ASYNC230 - test set-up, before any awaiting
+            procs.append(subprocess.Popen([_nats_binary(), "-c", str(config)],  # noqa: ASYNC220 - set-up, as above
+                                          stdout=subprocess.DEVNULL, stderr=log))
         yield ",".join(f"nats://127.0.0.1:{client}" for client, _ in ports)
     finally:
         for proc in procs:

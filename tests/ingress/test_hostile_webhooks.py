@@ -37,9 +37,12 @@ STATUS_PROBES = [
     ({"CallSid": SID_NUL, "CallStatus": "completed"}, "CallSid contains control characters"),
     ({"CallStatus": "completed", "SequenceNumber": str(2**31)}, "SequenceNumber is beyond 2147483647"),
     ({"CallStatus": "completed", "SequenceNumber": str(2**40)}, "SequenceNumber is not a whole number"),
-    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "nan"}, "CallDuration is not a whole number of seconds"),
-    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "inf"}, "CallDuration is not a whole number of seconds"),
-    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "-5"}, "CallDuration is not a whole number of seconds"),
+    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "nan"},
+     "CallDuration is not a whole number of seconds"),
+    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "inf"},
+     "CallDuration is not a whole number of seconds"),
+    ({"CallStatus": "completed", "SequenceNumber": "7", "CallDuration": "-5"},
+     "CallDuration is not a whole number of seconds"),
     ({"CallStatus": "completed\x00"}, "CallStatus contains control characters"),
     ({"CallStatus": "completed", "AnsweredBy": "human" * 20}, "AnsweredBy is not an AMD result"),
 ]
@@ -97,7 +100,8 @@ async def test_odd_stream_callbacks_are_400s_that_change_nothing(twilio, ingress
     for fields, message in probes:
         code, body = await twilio.post(f"/twilio/stream-status?call_id={call['id']}", {"CallSid": sid, **fields})
         assert (code, body) == (400, message)
-    code, body = await twilio.post("/twilio/stream-status?call_id=%00", {"CallSid": sid, "StreamEvent": "stream-started"})
+    code, body = await twilio.post("/twilio/stream-status?call_id=%00",
+                                   {"CallSid": sid, "StreamEvent": "stream-started"})
     assert (code, body) == (400, "call_id contains control characters")
     assert await snapshot(ingress_pool, call["id"]) == before
     assert len(refusals(caplog)) == len(probes) + 1 and tracebacks(caplog) == []

@@ -53,7 +53,7 @@ async def test_slow_bodies_are_cut_at_the_deadline_and_bounded_per_source(nats_u
     async with ingress_running(nats_url, ingress_database_url, webhook_body_timeout_s=DEADLINE_S,
                                webhook_max_unverified_per_source=PER_SOURCE) as svc:
         slow = [await slow_sender(svc.runtime.port) for _ in range(PER_SOURCE)]
-        keep_alive = asyncio.create_task(dribble([w for _, w in slow]))
+        keep_alive = asyncio.create_task(dribble([w for _, w in slow]))  # noqa: RUF006 - cancelled in finally
         try:
             await asyncio.sleep(0.2)
             reader, writer = await slow_sender(svc.runtime.port)      # one too many from that address
