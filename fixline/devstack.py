@@ -64,6 +64,7 @@ class EmbeddedNats:
     port: int = 0
     monitor_port: int = 0
     with_harness: bool = False  # the test suite's all-subjects user (tests only)
+    _log_offset: int = field(default=0, repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -76,16 +77,31 @@ class EmbeddedNats:
         return self.state_dir / "credentials"
 
     def start(self) -> "EmbeddedNats":
+        """Start on the given ports, or on free ones; a port taken between choosing and binding
+        (another process on a busy machine) is chosen again, up to three times."""
+        chosen = not self.port, not self.monitor_port
+        for attempt in range(3):
+            self.port = self.port or free_port()
+            self.monitor_port = self.monitor_port or free_port()
+            try:
+                self._launch()
+                return self
+            except RuntimeError:
+                if attempt == 2 or not any(chosen) or not self._lost_a_port_race():
+                    raise
+                self.port, self.monitor_port = (0 if chosen[0] else self.port), (0 if chosen[1] else self.monitor_port)
+        return self
+
+    def _launch(self) -> None:
         binary = shutil.which("nats-server") or str(Path(sysconfig.get_path("scripts")) / "nats-server")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        self.monitor_port = self.monitor_port or free_port()
         config = self.state_dir / "nats.conf"
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
             f'jetstream {{ store_dir: "{self.state_dir / "js"}", sync_interval: always }}\n'
             + authorization_block(ensure_credentials(self.credentials_dir, self._roles()))
         )
+        self._log_offset = (self.state_dir / "nats.log").stat().st_size if (self.state_dir / "nats.log").exists() else 0
         # Its own session: a Ctrl-C in the terminal must not stop the bus before the
         # services that drain through it; whoever started it stops it last.
         self.process = subprocess.Popen(
@@ -93,7 +109,11 @@ class EmbeddedNats:
             stderr=open(self.state_dir / "nats.log", "ab"), start_new_session=True,
         )
         _wait_until(self._healthy, 10, "nats-server")
-        return self
+
+    def _lost_a_port_race(self) -> bool:
+        with open(self.state_dir / "nats.log", "rb") as log_file:
+            log_file.seek(self._log_offset)
+            return b"address already in use" in log_file.read()
 
     def _roles(self) -> tuple[str, ...]:
         return (*ROLES, HARNESS.name) if self.with_harness else tuple(ROLES)

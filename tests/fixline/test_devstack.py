@@ -120,3 +120,24 @@ def test_make_run_reports_a_failed_start_in_one_line(tmp_path: Path, repo_root: 
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("[fixline] PostgreSQL could not start"), run.stderr
         assert _nats_processes(state) == [], f"attempt {attempt}: nats-server left running"
+
+
+def test_nats_chooses_again_when_its_free_port_was_taken(tmp_path: Path, monkeypatch):
+    """Another process may bind the port between choosing and starting (a busy CI machine)."""
+    import socket
+
+    from fixline import devstack
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    real_free_port = devstack.free_port
+    monkeypatch.setattr(devstack, "free_port", lambda: next(ports, None) or real_free_port())
+    server = devstack.EmbeddedNats(tmp_path / "nats").start()
+    try:
+        assert server.port != taken.getsockname()[1]
+        assert b"address already in use" in (tmp_path / "nats" / "nats.log").read_bytes()
+    finally:
+        server.stop()
+        taken.close()
