@@ -32,6 +32,11 @@ def check_settings(rt: Runtime) -> None:
         raise ValueError(f"GEMINI_TOOL_SCHEDULING must be one of {SCHEDULING}")
     if s.gemini_non_blocking_tools not in ("auto", "on", "off", "true", "false", "1", "0"):
         raise ValueError("GEMINI_NON_BLOCKING_TOOLS must be auto, on or off")
+    if not 0 < s.call_wrap_up_s < s.max_call_s:
+        raise ValueError(f"need 0 < CALL_WRAP_UP_S < MAX_CALL_S, got {s.call_wrap_up_s} and {s.max_call_s}")
+    if s.max_call_s >= s.drain_timeout_s:
+        log.warning("MAX_CALL_S (%.0f) is not below DRAIN_TIMEOUT_S (%.0f): a drain can cut a live call",
+                    s.max_call_s, s.drain_timeout_s)
     for missing in ("media_token_secret", "twilio_auth_token"):
         if not getattr(s, missing):
             log.warning("%s is not set: every media stream will be refused", missing.upper())

@@ -102,6 +102,8 @@ class Call:
         with log_context(call_id=self.ctx.call_id, incident_id=self.ctx.incident_id or None):
             self.link.start()  # as early as possible: Gemini connects while the caller talks
             self._tasks.spawn(self.playback.run(), name="playback")
+            s = self.deps.settings
+            self._tasks.spawn(self.ending.time_limit(s.max_call_s, s.call_wrap_up_s), name="time-limit")
             await self.control.start()
             reason = "stream_closed"
             try:

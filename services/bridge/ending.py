@@ -64,6 +64,10 @@ QUIET_TIMEOUT_S = 15.0
 CLOSE_GRACE_S = 3.0       # Twilio stops the stream itself after a hang-up; close it if not
 
 
+WRAP_UP = ("[System: this call has reached its time limit. In one or two sentences, tell the caller we must "
+           "end here, offer that we will call them back to continue, say goodbye, then call end_call.]")
+
+
 class Ending:
     def __init__(self, call: EndingCall) -> None:
         self.call = call
@@ -104,6 +108,19 @@ class Ending:
         elif isinstance(command, Transfer):
             number = command.to_number
             self._start("transferred", self._after_goodbye(lambda: self._redirect(number)))
+
+    # ------------------------------------------------------------------ time limit
+
+    async def time_limit(self, max_s: float, wrap_up_s: float) -> None:
+        """Every call ends within ``max_s`` (below the drain deadline, so a draining bridge never
+        cuts a call): ``wrap_up_s`` before, the agent is asked to close and offer a call-back."""
+        await asyncio.sleep(max(0.0, max_s - wrap_up_s))
+        if self.active:
+            return
+        self.call.transcript.system("Call time limit reached; the agent was asked to wrap up.")
+        await self.call.link.send_text(WRAP_UP)
+        await asyncio.sleep(min(wrap_up_s, max_s))
+        self._start("time_limit", self._now(self._hang_up))
 
     # ------------------------------------------------------------------ fallback
 

@@ -134,6 +134,8 @@ class Settings:
     playback_mark_ms: float = 200.0          # agent audio between marks; 0 = a mark after every batch
     bridge_inbound_batch_ms: int = 20        # caller audio per Gemini message: 20 (every frame)..100, ×20
     fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
+    max_call_s: float = 780.0                # every call ends by then; below DRAIN_TIMEOUT_S so a drain never cuts one
+    call_wrap_up_s: float = 45.0             # this long before MAX_CALL_S the agent is asked to wrap up
     # outreach (DBOS workflows)
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
     outreach_vendors: int = 2                # vendors phoned per incident (best rated first)

@@ -348,3 +348,17 @@ def test_each_service_mounts_only_its_own_nats_key_and_the_ca(base, configmaps):
         assert mounts["nats-credentials"] == data["NATS_CREDENTIALS_DIR"], name
         ca = volumes["nats-ca"]["secret"]["items"][0]["path"]
         assert f'{mounts["nats-ca"]}/{ca}' == data["NATS_CA_FILE"], name
+
+
+def test_every_bridge_call_ends_inside_the_drain_window(base):
+    """MAX_CALL_S (with its wrap-up) below DRAIN_TIMEOUT_S below the pod's grace: SIGTERM never cuts a call."""
+    from services.common.settings import Settings
+
+    bridge = by_kind(base, "Deployment")["bridge"]
+    pod = bridge["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0].get("env", []) if "value" in e}
+    defaults = Settings(service="bridge")
+    max_call = float(env.get("MAX_CALL_S", defaults.max_call_s))
+    drain = float(env.get("DRAIN_TIMEOUT_S", defaults.drain_timeout_s))
+    wrap_up = float(env.get("CALL_WRAP_UP_S", defaults.call_wrap_up_s))
+    assert 0 < wrap_up < max_call < drain < pod["terminationGracePeriodSeconds"]
