@@ -29,7 +29,9 @@ DESCRIPTIONS: dict[str, str] = {
     "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for a "
                        "vendor with a current booking; never read a code to a guest.",
     "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
-                       "the problem or a professional is needed. Returns the incident id.",
+                       "the problem or a professional is needed. State whether a professional must come "
+                       "(needs_professional) and how soon (urgency): the system arranges the repair from "
+                       "them. Returns the incident id and its status.",
     "update_incident_status": "Change an incident's status (for example resolved after troubleshooting worked).",
     "schedule_repair": "Book a vendor's repair visit in the property's calendar.",
     "record_quote": "Record the vendor's quote for the job discussed on this call: price, currency and "
@@ -57,7 +59,14 @@ FIELD_DOCS: dict[str, str] = {
     "earliest_start": "Earliest start the vendor offered, ISO 8601 with timezone offset.",
     "notes": "Conditions or remarks, in a sentence.",
     "approved": "true if the owner approved the repair.",
+    "needs_professional": "true if a tradesperson must come to fix it (troubleshooting did not solve it); "
+                          "false if the guest can live with it or it is already solved.",
+    "urgency": "How soon someone must come: emergency = now (danger); today = the place is hard to use; "
+               "this_week = a visit in the next days; flexible = whenever convenient.",
 }
+
+# Fields optional on the bus (older clients) that the model must always state.
+MODEL_MUST_STATE: dict[str, tuple[str, ...]] = {"create_incident": ("needs_professional", "urgency")}
 
 
 def filled_fields(ctx: CallContext) -> dict[str, Any]:
@@ -104,7 +113,7 @@ def parameters_schema(name: str, hidden: set[str]) -> dict[str, Any]:
         if field in ("start", "earliest_start"):
             prop["format"] = "date-time"
         properties[field] = prop
-        if field in body.get("required", ()):
+        if field in body.get("required", ()) or field in MODEL_MUST_STATE.get(name, ()):
             required.append(field)
     return {"type": "object", "properties": properties, "required": required}
 

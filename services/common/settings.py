@@ -131,7 +131,7 @@ class Settings:
     outreach_executor_id: str = "outreach-0"  # DBOS executor id: stable per replica (recovery is per executor)
     outreach_app_version: str = "outreach-v1"  # DBOS application version (pinned; bump only with a migration plan)
     outreach_dbos_database_url: str = ""     # DBOS system database; "" = <DATABASE_URL's database>_dbos
-    outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.updated
+    outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.{created,updated}
     outreach_results_consumer: str = "outreach-results"   # durable consumer on call.ended/quote.received/decision.made
 
     @classmethod

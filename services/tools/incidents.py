@@ -15,6 +15,7 @@ from .outbox import enqueue
 from .phones import normalise_phone
 
 ACTIVE = "status NOT IN ('resolved', 'cancelled')"
+NEEDS_QUOTES_NOTE = "a professional is needed"
 
 
 async def require_property(conn: asyncpg.Connection, property_id: str) -> None:
@@ -23,6 +24,8 @@ async def require_property(conn: asyncpg.Connection, property_id: str) -> None:
 
 
 async def create_incident(ctx: ToolContext, req: CreateIncident) -> IncidentRef:
+    """The agent states facts (needs_professional, urgency); the system decides the status:
+    an incident that needs a professional goes to awaiting_quotes, which starts outreach."""
     caller = normalise_phone(req.caller_phone) if req.caller_phone else None
     async with ctx.pool.acquire() as conn, conn.transaction():
         await require_property(conn, req.property_id)
@@ -33,18 +36,37 @@ async def create_incident(ctx: ToolContext, req: CreateIncident) -> IncidentRef:
                                f"incident|{req.property_id}|{reporter}|{req.category}")
             existing = await _recent_duplicate(conn, req, caller, ctx.settings.incident_dedupe_window_s)
             if existing:
-                return IncidentRef(incident_id=existing["id"], status=existing["status"], duplicate=True)
+                return await _repeat_report(conn, existing, req)
         incident_id = f"inc-{new_id()}"
+        status = "awaiting_quotes" if req.needs_professional else "open"
         await conn.execute(
-            "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            incident_id, req.property_id, req.category, req.severity, req.description, caller, req.call_id)
+            "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id,"
+            " needs_professional, urgency, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            incident_id, req.property_id, req.category, req.severity, req.description, caller, req.call_id,
+            req.needs_professional, req.urgency, status)
         await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
                            " VALUES ($1, NULL, 'open', 'reported')", incident_id)
+        if status != "open":
+            await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
+                               " VALUES ($1, 'open', $2, $3)", incident_id, status, NEEDS_QUOTES_NOTE)
         await enqueue(conn, IncidentCreated(
             property_id=req.property_id, incident_id=incident_id, category=req.category,
-            severity=req.severity, description=req.description, caller_phone=caller, call_id=req.call_id))
-    return IncidentRef(incident_id=incident_id, status="open")
+            severity=req.severity, description=req.description, caller_phone=caller, call_id=req.call_id,
+            status=status, needs_professional=req.needs_professional, urgency=req.urgency))
+    return IncidentRef(incident_id=incident_id, status=status)
+
+
+async def _repeat_report(conn: asyncpg.Connection, existing: asyncpg.Record, req: CreateIncident) -> IncidentRef:
+    """The same problem reported again; if it now needs a professional (troubleshooting
+    failed), the open incident moves on to awaiting_quotes."""
+    status = existing["status"]
+    if req.needs_professional and transitions.can_move(status, "awaiting_quotes"):
+        incident = await lock_incident(conn, existing["id"])
+        await conn.execute("UPDATE incidents SET needs_professional = true,"
+                           " urgency = coalesce($2, urgency) WHERE id = $1", existing["id"], req.urgency)
+        await move_incident(conn, incident, "awaiting_quotes", NEEDS_QUOTES_NOTE)
+        status = "awaiting_quotes"
+    return IncidentRef(incident_id=existing["id"], status=status, duplicate=True)
 
 
 async def _recent_duplicate(conn: asyncpg.Connection, req: CreateIncident, caller: str | None,

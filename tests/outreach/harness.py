@@ -18,7 +18,7 @@ from fixline_proto import encode, subjects
 from fixline_proto.codec import EVENT_DECODER, TOOL_RESULT_DECODER
 from fixline_proto.commands import DialCall
 from fixline_proto.events import CallEnded, IncidentUpdated, OutreachProgress
-from fixline_proto.tools import IncidentRef, IncidentStatusChanged, ToolResult
+from fixline_proto.tools import IncidentRef, ToolResult
 
 
 def unique_phone() -> str:
@@ -72,15 +72,13 @@ class World:
         return TOOL_RESULT_DECODER.decode(reply.data)
 
     async def open_incident(self, property_id: str = "p1", category: str = "plumbing") -> tuple[str, str]:
-        """A guest reports a leak; troubleshooting fails; the incident awaits quotes."""
+        """A guest reports a leak that needs a professional, as the guest agent states it; the
+        system (not the test) moves the incident to awaiting_quotes."""
         guest = unique_phone()
         ref = await self.tool("create_incident", property_id=property_id, category=category, severity="high",
                               description=f"Kitchen sink pipe leaking under the cabinet {uuid.uuid4().hex[:6]}",
-                              caller_phone=guest)
-        assert isinstance(ref, IncidentRef), ref
-        moved = await self.tool("update_incident_status", incident_id=ref.incident_id, status="awaiting_quotes",
-                                note="troubleshooting did not stop the leak")
-        assert isinstance(moved, IncidentStatusChanged), moved
+                              caller_phone=guest, needs_professional=True, urgency="today")
+        assert isinstance(ref, IncidentRef) and ref.status == "awaiting_quotes", ref
         return ref.incident_id, guest
 
     async def vendor_quotes(self, dial: DialCall, price: float, in_hours: float) -> None:

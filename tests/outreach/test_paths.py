@@ -66,3 +66,16 @@ async def test_nobody_answers_reports_failed(world: World, outreach_settings):
     stages = world.stages(incident_id)
     assert stages.count("no_answer") == 2 and "calling_landlord" not in stages
     assert world.dials_of(incident_id, "landlord") == []
+
+
+async def test_a_repeat_report_that_now_needs_a_professional_starts_outreach(world: World, outreach_settings):
+    """First report: the guest is still troubleshooting (no professional yet, nobody dialled);
+    the same problem reported again needing one moves the incident on and outreach starts."""
+    async with outreach(outreach_settings()):
+        args = dict(property_id="p2", category="plumbing", severity="medium", caller_phone="+15550177001",
+                    description="Bathroom tap dripping")
+        first = await world.tool("create_incident", **args, needs_professional=False, urgency="flexible")
+        assert first.status == "open"
+        again = await world.tool("create_incident", **args, needs_professional=True, urgency="this_week")
+        assert (again.incident_id, again.status, again.duplicate) == (first.incident_id, "awaiting_quotes", True)
+        await world.wait_dials(first.incident_id, "vendor", 2)
