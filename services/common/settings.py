@@ -95,6 +95,8 @@ class Settings:
     outbound_machine_detection: str = "Enable"  # Enable | DetectMessageEnd | "" (off)
     dial_ring_timeout_s: int = 30
     dialer_consumer: str = "ingress-dialer"  # durable JetStream consumer on calls.dial
+    stream_end_consumer: str = "ingress-stream-end"  # durable consumer on call.outcome / call.stream.changed
+    stream_end_grace_s: float = 15.0         # after the media stream ended, how long a status callback may take
     # notifier (SSE + dashboard)
     dashboard_tokens: str = field(default="", repr=False)  # "tokenA=p1,p2;tokenB=p3": per-property tokens
     dashboard_session_ttl_s: float = 12 * 3600.0

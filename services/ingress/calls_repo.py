@@ -143,3 +143,13 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+
+
+async def end_after_stream(conn: asyncpg.Connection, call_id: str, at: datetime) -> Call | None:
+    """End a call whose media stream is over and no status callback ended it; ``None`` if it
+    had already ended. Answered (it streamed), so it started when its stream did."""
+    return await conn.fetchrow(
+        "UPDATE calls SET ended_at = coalesce(stream_stopped_at, $2), end_reason = 'stream-ended',"
+        " started_at = coalesce(started_at, stream_started_at, admitted_at, created_at),"
+        " status = CASE WHEN status IN ('completed', 'busy', 'failed', 'no-answer', 'canceled') THEN status"
+        " ELSE 'completed' END WHERE id = $1 AND ended_at IS NULL RETURNING *", call_id, at)
