@@ -126,12 +126,13 @@ class Settings:
     fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
     # outreach (DBOS workflows)
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
-    outreach_vendors: int = 2                # vendors phoned per incident (best rated first)
+    outreach_vendors: int = 2                # vendors phoned at once per incident (best rated first)
+    outreach_max_vendors: int = 4            # vendors of the trade tried in all (no answer/decline -> next), then escalate
     outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
     outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request
     outreach_executor_id: str = "outreach-0"  # DBOS executor id: stable per replica (recovery is per executor)
-    outreach_app_version: str = "outreach-v1"  # DBOS application version (pinned; bump only with a migration plan)
+    outreach_app_version: str = "outreach-v2"  # DBOS application version (pinned; bump only with a migration plan)
     outreach_dbos_database_url: str = ""     # DBOS system database; "" = <DATABASE_URL's database>_dbos
     outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.{created,updated}
     outreach_results_consumer: str = "outreach-results"   # durable consumer on call.ended/quote.received/decision.made

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from fixline_proto.base import new_id
 from fixline_proto.events import DecisionMade, QuoteReceived
 from fixline_proto.tools import DecisionRecorded, QuoteRecorded, RecordDecision, RecordQuote
+
+from services.common.work_hours import WorkHours, as_utc, within, zone
 
 from .context import ToolContext
 from .errors import ToolFailure, not_found
@@ -27,11 +31,34 @@ async def _require_vendor(conn: asyncpg.Connection, vendor_id: str) -> None:
         raise not_found("vendor", vendor_id)
 
 
+async def _check_earliest_start(conn: asyncpg.Connection, req: RecordQuote, property_id: str) -> RecordQuote:
+    """A quote's earliest start is in the future and inside the vendor's working hours, in the
+    property's time zone: a slot nobody could book is refused, so the agent asks again.
+    Returns the request with the start in UTC (a time without offset is local to the property)."""
+    if req.earliest_start is None:
+        return req
+    row = await conn.fetchrow(
+        "SELECT v.name, v.work_start, v.work_end, v.work_days, p.timezone FROM vendors v, properties p"
+        " WHERE v.id = $1 AND p.id = $2", req.vendor_id, property_id)
+    start = as_utc(req.earliest_start, row["timezone"])
+    said = f"{start.astimezone(zone(row['timezone'])):%A %d %B %Y %H:%M}"
+    if start <= datetime.now(UTC):
+        raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is in the past; "
+                                              "ask the vendor for a future date and time")
+    hours = WorkHours.of(row["work_start"], row["work_end"], list(row["work_days"]))
+    if not within(hours, start, row["timezone"]):
+        raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is outside "
+                                              f"{row['name']}'s working hours, {hours.describe(row['timezone'])}; "
+                                              "ask for a time inside them")
+    return msgspec.structs.replace(req, earliest_start=start)
+
+
 async def record_quote(ctx: ToolContext, req: RecordQuote) -> QuoteRecorded:
     """One quote per (incident, vendor): recording again updates it and keeps its id."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         property_id = await _incident_property(conn, req.incident_id)
         await _require_vendor(conn, req.vendor_id)
+        req = await _check_earliest_start(conn, req, property_id)
         quote_id = await conn.fetchval(
             "INSERT INTO quotes (id, incident_id, vendor_id, call_id, price, currency, earliest_start, notes)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"

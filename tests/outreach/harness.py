@@ -19,6 +19,7 @@ from fixline_proto.codec import EVENT_DECODER, TOOL_RESULT_DECODER
 from fixline_proto.commands import DialCall
 from fixline_proto.events import CallEnded, IncidentUpdated, OutreachProgress
 from fixline_proto.tools import IncidentRef, ToolResult
+from services.common.work_hours import WorkHours, next_slot
 
 
 def unique_phone() -> str:
@@ -82,7 +83,9 @@ class World:
         return ref.incident_id, guest
 
     async def vendor_quotes(self, dial: DialCall, price: float, in_hours: float) -> None:
-        start = (datetime.now(UTC) + timedelta(hours=in_hours)).replace(microsecond=0)
+        """The vendor's earliest start: the first working-hours slot ``in_hours`` from now."""
+        after = datetime.now(UTC) + timedelta(hours=in_hours)
+        start = next_slot(WorkHours(), after, "America/Los_Angeles", timedelta(hours=2))
         result = await self.tool("record_quote", incident_id=dial.incident_id, vendor_id=dial.vendor_id, price=price,
                                  earliest_start=start.isoformat(), call_id=dial.call_id)
         assert type(result).__name__ == "QuoteRecorded", result
