@@ -16,7 +16,7 @@ CALL_TYPES = ("guest", "vendor", "landlord")
 
 # Context fields a stream may carry as <Parameter>s besides the signed token's claims.
 OPTIONAL_PARAMETERS = ("caller_phone", "vendor_id", "property_name", "property_address", "briefing",
-                       "direction", "answered_by")
+                       "direction", "answered_by", "property_timezone", "callback_number")
 MAX_PARAMETER_CHARS = 4000  # a briefing arrives split over several <Parameter>s
 
 
@@ -30,6 +30,8 @@ class CallContext:
     vendor_id: str = ""
     property_name: str = ""
     property_address: str = ""
+    property_timezone: str = ""
+    callback_number: str = ""
     briefing: str = ""
     direction: str = ""
     answered_by: str = ""
@@ -42,11 +44,32 @@ class CallContext:
         return self.property_name or "the property"
 
 
+SITUATIONS = {
+    ("guest", "inbound"): "the guest phoned the maintenance line",
+    ("guest", "outbound"): "we are calling the guest back; the briefing says why",
+    ("vendor", "outbound"): "we are calling the vendor for a quote; the briefing has the job",
+    ("vendor", "inbound"): "the vendor phoned the maintenance line",
+    ("landlord", "outbound"): "we are calling the owner for a decision; the briefing has the quotes",
+}
+
+
+def situation(ctx: CallContext) -> str:
+    """Why this call is happening, in a line the model acts on (voicemail included)."""
+    if ctx.answered_by.startswith("machine") or ctx.answered_by == "fax":
+        back = f" on {ctx.callback_number}" if ctx.callback_number else ""
+        return ("an answering machine picked up: leave one short voicemail (you are Fixline, about "
+                f"{ctx.display_name}, please call us back{back}), then call end_call; do not ask questions")
+    direction = ctx.direction or ("inbound" if ctx.call_type == "guest" else "outbound")
+    return SITUATIONS.get((ctx.call_type, direction), f"a {direction} call with the {ctx.call_type}")
+
+
 def context_lines(ctx: CallContext) -> str:
     """The facts the model may rely on, one per line (no secrets, no tokens)."""
     lines = [f"- Property: {ctx.display_name} (id {ctx.property_id})"]
     if ctx.property_address:
         lines.append(f"- Address: {ctx.property_address}")
+    if ctx.property_timezone:
+        lines.append(f"- Time zone of the property: {ctx.property_timezone} (say times in local time)")
     if ctx.incident_id:
         lines.append(f"- Incident being handled: {ctx.incident_id}")
     if ctx.vendor_id:
@@ -55,6 +78,7 @@ def context_lines(ctx: CallContext) -> str:
     if ctx.briefing:
         lines.append(f"- Briefing: {ctx.briefing}")
     lines.append(f"- Who you are talking with: the {ctx.call_type}")
+    lines.append(f"- This call: {situation(ctx)}")
     return "\n".join(lines)
 
 

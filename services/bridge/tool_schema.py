@@ -65,6 +65,12 @@ FIELD_DOCS: dict[str, str] = {
                "this_week = a visit in the next days; flexible = whenever convenient.",
 }
 
+TOOLS_BY_CALL_TYPE: dict[str, tuple[str, ...]] = {
+    "guest": ("search_maintenance", "create_incident", "get_vendor_code"),
+    "vendor": ("record_quote", "search_maintenance"),
+    "landlord": ("record_decision",),
+}
+
 # Fields optional on the bus (older clients) that the model must always state.
 MODEL_MUST_STATE: dict[str, tuple[str, ...]] = {"create_incident": ("needs_professional", "urgency")}
 
@@ -126,13 +132,11 @@ def _bridge_tool_schema(name: str) -> dict[str, Any]:
 
 
 def tools_for_call_type(call_type: str) -> tuple[str, ...]:
-    """Which proto tools each persona gets (fewer tools = fewer wrong calls)."""
-    by_type = {
-        "guest": ("search_maintenance", "create_incident", "update_incident_status", "get_vendor_code"),
-        "vendor": ("record_quote", "get_vendor_code", "search_maintenance"),
-        "landlord": ("record_decision", "schedule_repair"),
-    }
-    return tuple(n for n in by_type.get(call_type, tuple(TOOL_REQUESTS)) if n in TOOL_REQUESTS)
+    """Which proto tools each persona needs, and nothing else (fewer tools = fewer wrong calls):
+    statuses and bookings are the system's (a landlord cannot book a time of its own choosing).
+    Inbound calls are typed guest, so a vendor phoning for the door code reaches get_vendor_code
+    there (it is authorised by the caller's number and a current booking, never by the model)."""
+    return TOOLS_BY_CALL_TYPE.get(call_type, ())
 
 
 def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:

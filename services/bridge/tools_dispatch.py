@@ -25,7 +25,7 @@ from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
-from .tool_schema import BRIDGE_TOOLS, default_fields, filled_fields
+from .tool_schema import BRIDGE_TOOLS, default_fields, filled_fields, tools_for_call_type
 
 log = logging.getLogger("fixline.bridge.tools")
 
@@ -41,6 +41,10 @@ def result_response(result: msgspec.Struct) -> dict[str, Any]:
     if isinstance(result, ToolError):
         return error_response(result.code, result.message, result.retryable)
     return {"output": msgspec.to_builtins(result)}
+
+
+def _same_call_key(name: str, args: dict[str, Any]) -> str:
+    return name + "\x00" + msgspec.json.encode(args, order="sorted").decode()
 
 
 def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> msgspec.Struct:
@@ -70,11 +74,29 @@ class ToolsDispatcher:
         return len(self.running)
 
     def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
+        """Gemini can repeat a function call in one turn: the same name and arguments run once,
+        and every id gets that one answer."""
+        firsts: dict[str, asyncio.Task] = {}
         for fc in calls:
-            call_id, name = fc.id or "", fc.name or ""
-            task = asyncio.create_task(self._run(call_id, name, dict(fc.args or {})))
+            call_id, name, args = fc.id or "", fc.name or "", dict(fc.args or {})
+            key = _same_call_key(name, args)
+            first = firsts.get(key)
+            task = asyncio.create_task(self._run(call_id, name, args) if first is None
+                                       else self._echo(call_id, name, args, first))
+            firsts.setdefault(key, task)
             self.running[call_id] = task
             task.add_done_callback(lambda _t, cid=call_id: self.running.pop(cid, None))
+
+    async def _echo(self, call_id: str, name: str, args: dict[str, Any], first: asyncio.Task) -> None:
+        try:
+            response = await asyncio.shield(first)
+        except asyncio.CancelledError:
+            if not first.cancelled() or asyncio.current_task().cancelling():
+                raise
+            await self._run(call_id, name, args)  # Gemini cancelled the first one only: run this one
+            return
+        self.metrics.tool_latency.labels(name if self._known(name) else "unknown", "repeated").observe(0.0)
+        await self._answer(call_id, name, response)
 
     def cancel(self, ids: list[str]) -> None:
         for call_id in ids:
@@ -91,12 +113,13 @@ class ToolsDispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> None:
+    async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         response, outcome = await self._execute(name, args)
         self.metrics.tool_latency.labels(name if self._known(name) else "unknown", outcome).observe(
             time.perf_counter() - started)
         await self._answer(call_id, name, response)
+        return response
 
     def _known(self, name: str) -> bool:
         return name in TOOL_REQUESTS or name in BRIDGE_TOOLS
@@ -104,9 +127,10 @@ class ToolsDispatcher:
     async def _execute(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
         if name in self.bridge_handlers:
             return await self.bridge_handlers[name](args), "ok"
-        if name not in TOOL_REQUESTS:
-            log.warning("model called an unknown tool", extra={"tool": name[:64]})
-            return error_response("unknown_tool", f"There is no tool called {name!r}. "
+        if name not in TOOL_REQUESTS or name not in tools_for_call_type(self.ctx.call_type):
+            # Declared per persona; a call to a tool this persona was not given is refused too.
+            log.warning("model called a tool it was not given", extra={"tool": name[:64]})
+            return error_response("unknown_tool", f"There is no tool called {name!r} on this call. "
                                   "Carry on without it."), "unknown_tool"
         try:
             request = build_request(name, args, self.ctx)

@@ -63,6 +63,7 @@ class Settings:
     gemini_api_version: str = "v1"
     gemini_live_model: str = "gemini-3.8-live"
     gemini_voice: str = "Charon"
+    gemini_language_code: str = ""           # BCP-47 speech language; "" = the model picks (native-audio models)
     gemini_ca_file: str = ""                 # extra CA to trust (the emulator's), optional
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)

@@ -142,7 +142,7 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+    return await conn.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
 
 
 async def end_after_stream(conn: asyncpg.Connection, call_id: str, at: datetime) -> Call | None:

@@ -137,4 +137,6 @@ async def _call_context(conn: asyncpg.Connection, call: asyncpg.Record) -> tuple
     caller_phone = call["from_number"] if call["direction"] == "inbound" else call["to_number"]
     return (("caller_phone", caller_phone), ("direction", call["direction"]),
             ("vendor_id", call["vendor_id"] or ""), ("briefing", call["briefing"] or ""),
-            ("property_name", place["name"] if place else ""), ("property_address", place["address"] if place else ""))
+            ("property_name", place["name"] if place else ""), ("property_address", place["address"] if place else ""),
+            ("property_timezone", place["timezone"] if place else ""),
+            ("callback_number", call["from_number"] if call["direction"] == "outbound" else ""))
