@@ -34,6 +34,8 @@ class GuestCall:
     property_id: str = "p1"
     after_s: float = 0.0          # placed this long after the previous one started
     status_callback: bool = False  # the number is configured to send status callbacks
+    same_caller_as: int | None = None  # the same person as call number N (0-based) calls again
+    from_number: str = ""           # a known number (a vendor's) instead of a new guest
 
 
 @dataclasses.dataclass
@@ -56,7 +58,11 @@ class Run:
 
 
 async def play(world: StoryWorld, scenario: Scenario) -> Run:
-    run = Run(scenario, [new_guest_number() for _ in scenario.calls])
+    numbers: list[str] = []
+    for call in scenario.calls:
+        numbers.append(call.from_number or (numbers[call.same_caller_as] if call.same_caller_as is not None
+                                            else new_guest_number()))
+    run = Run(scenario, numbers)
     world.agents = {k: list(v) for k, v in scenario.agents.items()}
     for number, script in scenario.callees.items():
         world.twilio.set_callee(number, script)
@@ -97,6 +103,7 @@ async def observe(world: StoryWorld, run: Run, keys: set[str]) -> dict[str, Any]
 
 async def _from_database(world: StoryWorld, run: Run) -> dict[str, Any]:
     pool, guests = world.pool, run.guests
+    guests = sorted(set(guests))
     incidents = await pool.fetch("SELECT id, status, severity, urgency FROM incidents WHERE caller_phone = ANY($1)"
                                  " ORDER BY created_at", guests)
     ids = [i["id"] for i in incidents]
@@ -117,7 +124,7 @@ async def _from_database(world: StoryWorld, run: Run) -> dict[str, Any]:
         "urgency": incidents[-1]["urgency"] if incidents else None,
         "history": history,
         "dialled": {t: sum(1 for c in outbound if c["call_type"] == t) for t in ("vendor", "landlord", "guest")},
-        "vendors": [c["vendor_id"] for c in outbound if c["call_type"] == "vendor"],
+        "vendors": sorted(c["vendor_id"] for c in outbound if c["call_type"] == "vendor"),
         "machine": sorted({c["vendor_id"] or c["to_number"] for c in outbound if (c["answered_by"] or "")
                            .startswith("machine")}),
         "calls_open": sum(1 for c in calls if c["ended_at"] is None),
@@ -126,6 +133,9 @@ async def _from_database(world: StoryWorld, run: Run) -> dict[str, Any]:
         "bookings": len(bookings),
         "booked_in_hours": all(_in_hours(b) for b in bookings) if bookings else None,
         "quotes": await pool.fetchval("SELECT count(*) FROM quotes WHERE incident_id = ANY($1)", ids),
+        "quotes_recorded": await pool.fetchval(  # every accepted record_quote publishes one QuoteReceived
+            "SELECT count(*) FROM outbox WHERE subject LIKE 'events.%.quote.received'"
+            " AND convert_from(payload, 'UTF8') LIKE ANY($1)", [f"%{i}%" for i in ids]) if ids else 0,
         "codes_released": await pool.fetchval(
             "SELECT count(*) FROM access_code_releases WHERE caller_phone = ANY($1) AND granted", guests),
     }
