@@ -47,6 +47,7 @@ class Scenario:
     expect: dict[str, Any]
     callees: dict[str, dict] = dataclasses.field(default_factory=dict)  # outbound number -> callee script
     before: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None
+    extra: Callable[[StoryWorld, "Run"], Awaitable[dict[str, Any]]] | None = None  # story-specific facts
     timeout_s: float = 120.0
 
 
@@ -96,8 +97,10 @@ async def settle(world: StoryWorld, run: Run) -> dict[str, Any]:
 
 async def observe(world: StoryWorld, run: Run, keys: set[str]) -> dict[str, Any]:
     db = await _from_database(world, run)
-    if keys & {"dashboard", "live_calls", "stages"}:
+    if keys & {"dashboard", "live_calls", "stages", "outcomes"}:
         db.update(await _from_dashboard(world, db["_incident_ids"], db["_call_ids"]))
+    if run.scenario.extra:
+        db.update(await run.scenario.extra(world, run))
     return {k: db.get(k) for k in sorted(keys)}
 
 
@@ -149,10 +152,12 @@ def _in_hours(booking) -> bool:
 
 async def _from_dashboard(world: StoryWorld, incident_ids: list[str], call_ids: list[str]) -> dict[str, Any]:
     """What the dashboard shows, folded from the stream exactly as the notifier does."""
-    state = DashboardState()
+    state, outcomes = DashboardState(), []
     for seq, event in enumerate(await stream_events(world.nc, subjects.EVENTS_ALL, idle_s=0.5), 1):
         if getattr(event, "incident_id", None) in incident_ids or getattr(event, "call_id", None) in call_ids:
             state.apply(event, seq)
+            if event.__struct_config__.tag == "call.outcome" and event.call_id in call_ids[:1]:
+                outcomes.append(event.outcome)
     incidents = [state.incidents[i] for i in incident_ids if i in state.incidents]
     last = incidents[-1] if incidents else None
     return {
@@ -160,4 +165,5 @@ async def _from_dashboard(world: StoryWorld, incident_ids: list[str], call_ids: 
         if last else None,
         "live_calls": sum(1 for c in state.calls.values() if c.live),
         "stages": [step.stage for i in incidents for step in i.outreach],
+        "outcomes": outcomes,  # how the agent's side of the first call ended (the bridge's CallOutcome)
     }

@@ -31,6 +31,7 @@ AUTH_TOKEN = "scenario-auth-token"
 MEDIA_SECRET = "scenario-media-secret"
 PACE = {"response_delay_ms": 100, "chunk_ms": 40, "burst_ms": 200, "pace": 1.0}
 KICKOFF = {"listen": {"transcript": "", "timeout_s": 3}}
+PERSON_ON_DUTY = "+15550199000"  # transfer_to_human and the fallback reach this number
 SILENT_HANG_UP = {"steps": [], "max_duration_s": 3}
 
 
@@ -102,7 +103,8 @@ async def story_world(database_url: str, nats_url: str) -> AsyncIterator[StoryWo
             google_application_credentials=cal.service_account_file,
             google_calendar_api_endpoint=cal.api_endpoint)))
         services["bridge"] = await stack.enter_async_context(running(BridgeService(), dataclasses.replace(
-            settings_for("bridge", **common, bridge_tool_timeout_s=5.0), http_port=bridge_port)))
+            settings_for("bridge", **common, bridge_tool_timeout_s=5.0,
+                         fallback_transfer_number=PERSON_ON_DUTY), http_port=bridge_port)))
         services["ingress"] = await stack.enter_async_context(running(IngressService(), dataclasses.replace(
             settings_for("ingress", **common, stream_end_grace_s=1.0, stream_end_consumer=f"scn-se-{tag}"),
             http_port=ingress_port)))
