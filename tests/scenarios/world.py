@@ -66,6 +66,7 @@ class StoryWorld:
     nc: nats.aio.client.Client
     agents: dict[str, list[dict]] = dataclasses.field(default_factory=dict)
     sessions: list[tuple[str, Any]] = dataclasses.field(default_factory=list)
+    restarted: list = dataclasses.field(default_factory=list)  # running() contexts of restarted services
 
     def select(self, setup) -> dict:
         """Gemini emulator selector: the next script queued for this persona."""
@@ -117,11 +118,17 @@ async def story_world(database_url: str, nats_url: str) -> AsyncIterator[StoryWo
         nc = await nats.connect(nats_url)
         stack.push_async_callback(nc.close)
         world = StoryWorld(gem, tw, cal, services, pool, nc)
+        stack.push_async_callback(_stop_restarted, world)
         for _ in range(200):
             if services["ingress"].service.capacity.snapshot().live_bridges > 0:
                 break
             await asyncio.sleep(0.05)
         yield world
+
+
+async def _stop_restarted(world: StoryWorld) -> None:
+    for context in reversed(world.restarted):
+        await context.__aexit__(None, None, None)
 
 
 def stack_dir(tag: str):
