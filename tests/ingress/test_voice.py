@@ -46,9 +46,9 @@ async def test_admitted_call_is_recorded_and_streams_to_the_bridge_with_a_valid_
         property_id, "guest", "inbound", "admitted")
     assert stream.get("url") == "wss://ingress.fixline.test/twilio/media"
     assert stream.get("statusCallback") == f"{PUBLIC}/twilio/stream-status?call_id={call['id']}"
-    place = await ingress_pool.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+    place = await ingress_pool.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
     context = {"caller_phone": "+15557770001", "direction": "inbound", "property_name": place["name"],
-               "property_address": place["address"]}
+               "property_address": place["address"], "property_timezone": place["timezone"]}
     assert {k: v for k, v in params.items() if k != "token"} == {
         "call_id": call["id"], "call_type": "guest", "property_id": property_id, "incident_id": "",
         **{k: v for k, v in context.items() if v}}  # empty context is left out
