@@ -108,7 +108,8 @@ class IncidentTrigger(Consumer):
         if not needs_quotes(event):
             return
         s = self.ctx.settings
-        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s}
+        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s,
+                "landlord_attempts": s.outreach_landlord_attempts, "retry_delay_s": s.outreach_retry_delay_s}
         with SetWorkflowID(workflows.workflow_id(event.incident_id)):
             await DBOS.start_workflow_async(workflows.outreach, event.incident_id, opts)
         log.info("outreach started", extra={"incident_id": event.incident_id})

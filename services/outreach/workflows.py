@@ -32,8 +32,10 @@ def call_id_for(child_workflow_id: str) -> str:
     return "oc-" + hashlib.sha256(child_workflow_id.encode()).hexdigest()[:29]
 
 
-def call_spec(job: dict, kind: str, to_number: str, briefing: str, opts: dict, vendor: dict | None = None) -> dict:
+def call_spec(job: dict, kind: str, to_number: str, briefing: str, opts: dict, vendor: dict | None = None,
+              attempt: int = 1) -> dict:
     suffix = f"vendor:{vendor['id']}" if vendor else kind
+    suffix += f":{attempt}" if attempt > 1 else ""
     child = f"{workflow_id(job['incident_id'])}:{suffix}"
     return {"workflow_id": child, "call_id": call_id_for(child), "kind": kind, "to_number": to_number,
             "property_id": job["property_id"], "incident_id": job["incident_id"],
@@ -135,15 +137,25 @@ async def _recommend(job: dict, quotes: list[dict]) -> dict:
 
 
 async def _ask_landlord(job: dict, quotes: list[dict], rec: dict, opts: dict) -> dict | None:
-    await steps.set_incident_status(job["incident_id"], "awaiting_approval",
-                                    f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
-    spec = call_spec(job, "landlord", job["landlord_phone"], briefings.landlord(job, quotes, rec), opts)
-    spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
-    await steps.progress(job["property_id"], job["incident_id"], "calling_landlord", job["landlord_name"] or "",
-                         call_id=spec["call_id"])
-    with SetWorkflowID(spec["workflow_id"]):
-        result = await phone_call(spec)
-    return result["decision"]
+    """Phone the owner; without a decision, again after ``retry_delay_s``, up to
+    ``landlord_attempts`` calls (each its own child workflow and call id)."""
+    pid, iid = job["property_id"], job["incident_id"]
+    await steps.set_incident_status(iid, "awaiting_approval", f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
+    briefing, attempts = briefings.landlord(job, quotes, rec), max(1, opts.get("landlord_attempts", 1))
+    for attempt in range(1, attempts + 1):
+        spec = call_spec(job, "landlord", job["landlord_phone"], briefing, opts, attempt=attempt)
+        spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
+        await steps.progress(pid, iid, "calling_landlord", job["landlord_name"] or "", call_id=spec["call_id"])
+        with SetWorkflowID(spec["workflow_id"]):
+            result = await phone_call(spec)
+        if result["decision"] is not None:
+            return result["decision"]
+        if attempt < attempts:
+            delay = opts.get("retry_delay_s", 600.0)
+            await steps.progress(pid, iid, "no_answer", f"no decision from the owner; calling again in {delay:.0f} s",
+                                 call_id=spec["call_id"])
+            await DBOS.sleep_async(delay)
+    return None
 
 
 async def _tell_guest(job: dict, briefing: str, opts: dict) -> bool:

@@ -106,3 +106,21 @@ async def test_a_repeat_report_that_now_needs_a_professional_starts_outreach(wor
         again = await world.tool("create_incident", **args, needs_professional=True, urgency="this_week")
         assert (again.incident_id, again.status, again.duplicate) == (first.incident_id, "awaiting_quotes", True)
         await world.wait_dials(first.incident_id, "vendor", 2)
+
+
+async def test_an_owner_without_a_decision_is_called_again_then_it_goes_on(world: World, outreach_settings):
+    async with outreach(outreach_settings(outreach_retry_delay_s=0.5)):
+        incident_id, _ = await world.open_incident("p2", "hvac")
+        for dial in await world.wait_dials(incident_id, "vendor", 2):
+            await world.vendor_quotes(dial, price=300.0, in_hours=4)
+            await world.hang_up(dial)
+        (first,) = await world.wait_dials(incident_id, "landlord", 1)
+        await world.hang_up(first, reason="no-answer")  # rang out: no decision
+        landlords = await world.wait_dials(incident_id, "landlord", 2, timeout=20)
+        second = next(d for d in landlords if d.call_id != first.call_id)
+        await world.landlord_decides(second, approved=True, vendor_id="v-hvac-1")
+        await world.hang_up(second)
+        (guest,) = await world.wait_dials(incident_id, "guest", 1)
+        await world.hang_up(guest)
+        await world.wait_stage(incident_id, "done")
+    assert len(world.dials_of(incident_id, "landlord")) == 2
