@@ -6,12 +6,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run call test scenarios bench schema schema-check kb emulators system-deps clean
+.PHONY: install run call test scenarios bench schema schema-check kb emulators system-deps deploy-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python dependencies into $(VENV) (pinned by constraints.txt)..."
-	@$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev,test]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -20,8 +20,9 @@ install: $(STAMP)
 system-deps:
 	@bash deploy/scripts/system-deps.sh
 
+## RUN_ARGS=--json: the services' JSON log lines even on a terminal.
 run: install
-	$(PY) -m fixline run
+	$(PY) -m fixline run $(RUN_ARGS)
 
 ## Ring a property through the emulated Twilio carrier (needs `make run` in another terminal).
 call: install
@@ -33,6 +34,11 @@ test: install system-deps
 ## The repair stories end to end on the emulators, with a results table (also part of `make test`).
 scenarios: install
 	$(PY) -m pytest tests/scenarios -q -p no:randomly $(PYTEST_ARGS)
+
+## The rendered deploy/k8s manifests as containers, no cluster (root, podman, debootstrap, kubectl).
+deploy-check: install
+	@bash deploy/scripts/deploy-check-deps.sh
+	$(PY) deploy/check/run.py
 
 bench: install
 	$(PY) -m bench
@@ -52,3 +58,9 @@ emulators: install
 
 clean:
 	rm -rf .state .pytest_cache artifacts
+
+## ruff + mypy (config in pyproject.toml). `make test` runs the same through tests/test_lint.py.
+.PHONY: lint
+lint: install
+	$(PY) -m ruff check services proto fixline emulators tests bench
+	$(PY) -m mypy

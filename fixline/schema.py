@@ -34,7 +34,7 @@ def render() -> str:
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Fixline bus contracts",
-        "roots": dict(zip(ROOTS, schemas)),
+        "roots": dict(zip(ROOTS, schemas, strict=True)),
         "$defs": components,
     }
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"

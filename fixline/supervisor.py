@@ -17,6 +17,8 @@ import aiohttp
 
 from services.common.settings import DEFAULT_PORTS
 
+from .console import Console
+
 log = logging.getLogger("fixline.supervisor")
 SERVICES = ("ingress", "bridge", "tools", "notifier", "outreach")
 MAX_BACKOFF_S = 10.0
@@ -28,6 +30,7 @@ class Supervised:
 
     name: str
     env: dict[str, str]
+    console: Console = field(default_factory=lambda: Console(pretty=False))
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     stopping: bool = False
@@ -43,7 +46,9 @@ class Supervised:
             started = time.monotonic()
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", f"services.{self.name}", env=self.env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )
+            await pump(self.process.stdout, self.name, self.console)
             code = await self.process.wait()
             if self.stopping:
                 return
@@ -64,6 +69,14 @@ class Supervised:
                 await self.process.wait()
         if self.task:
             await self.task
+
+
+async def pump(stream: asyncio.StreamReader, service: str, console: Console) -> None:
+    """Copy a service's output to ours, line by line, as the console wants it (until EOF)."""
+    while line := await stream.readline():
+        text = console.render(service, line.decode(errors="replace"))
+        if text is not None:
+            print(text, flush=True)
 
 
 async def wait_all_ready(procs: list[Supervised], timeout: float = 120.0) -> float:
@@ -94,8 +107,8 @@ def ports_in_use(procs: list[Supervised]) -> list[str]:
 
 
 async def supervise(env: dict[str, str], stop: asyncio.Event, drain_timeout: float = 30.0,
-                    on_ready: Callable[[], None] | None = None) -> None:
-    procs = [Supervised(name, env) for name in SERVICES]
+                    on_ready: Callable[[], None] | None = None, console: Console | None = None) -> None:
+    procs = [Supervised(name, env, console or Console(pretty=False)) for name in SERVICES]
     if busy := ports_in_use(procs):
         raise SystemExit(f"ports already in use: {', '.join(busy)} — is another `make run` running? "
                          "(or set <SERVICE>_PORT)")
@@ -123,7 +136,9 @@ def service_env(base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
 
 def install_stop_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal must still stop the embedded servers (they run in sessions
+    # of their own, so nothing else would).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
 
 

@@ -16,12 +16,14 @@ from emulators.calendar import CalendarEmulator
 from fixline.db.provision import provision_database
 from fixline.devstack import DevStack
 from services.common import bus, db
+from tests.support.bus import connect_as
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     state = tmp_path_factory.mktemp("devstack")
-    started = DevStack(state).start(fsync=False)
+    started = DevStack(state).start(fsync=False, with_harness=True)
+    os.environ["NATS_CREDENTIALS_DIR"] = started.nats_credentials_dir
     yield started
     started.stop()
 
@@ -37,7 +39,7 @@ async def database_url(stack: DevStack) -> str:
 @pytest.fixture(scope="session")
 async def nats_url(stack: DevStack) -> str:
     os.environ["NATS_URL"] = stack.nats_url
-    nc = await nats.connect(stack.nats_url)
+    nc = await connect_as("harness", stack.nats_url)
     await bus.ensure_streams(nc)
     await nc.close()
     return stack.nats_url
@@ -58,7 +60,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
-    client = await nats.connect(nats_url)
+    client = await connect_as("harness", nats_url)
     yield client
     await client.close()
 

@@ -29,7 +29,7 @@ def _stem(word: str) -> str:
 def _features(text: str) -> list[tuple[str, float]]:
     words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
     feats = [("w:" + w, 1.0) for w in words]
-    feats += [(f"b:{a}_{b}", 0.5) for a, b in zip(words, words[1:])]
+    feats += [(f"b:{a}_{b}", 0.5) for a, b in zip(words, words[1:], strict=False)]
     for w in words:
         padded = f"#{w}#"
         feats += [("c:" + padded[i:i + 3], 0.25) for i in range(len(padded) - 2)]

@@ -14,7 +14,8 @@ import numpy as np
 from .. import audio
 from .callee import CalleeRuntime, CalleeScript
 from .stream import MediaStream
-from .twiml import TwimlError, Verb, parse_twiml
+from .twiml import TwimlError, TwimlSource, Verb, parse_twiml
+from .verbs import run_verb
 from .webhooks import rfc2822, send_webhook
 
 if TYPE_CHECKING:
@@ -23,18 +24,16 @@ if TYPE_CHECKING:
 TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
+def _fmt(number: str) -> str:
+    digits = number[2:] if number.startswith("+1") and len(number) == 12 else None
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if digits else number
+
+
 @dataclass
 class TimelineEvent:
     t: float
     kind: str
     detail: dict[str, Any]
-
-
-@dataclass
-class TwimlSource:
-    url: str | None = None
-    method: str = "POST"
-    twiml: str | None = None
 
 
 @dataclass
@@ -260,8 +259,6 @@ class Call:
         return None
 
     async def _execute(self, verbs: list[Verb]) -> TwimlSource | None:
-        from .verbs import run_verb
-
         for verb in verbs:
             if self._hangup:
                 return None
@@ -290,5 +287,20 @@ class Call:
         return await stream.run(self._interrupt)
 
     def to_json(self) -> dict[str, Any]:
-        from .rest import call_json
-        return call_json(self)
+        """The REST API's Call resource."""
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{self.sid}"
+        subs = ["notifications", "recordings", "payments", "events", "siprec", "streams",
+                "transcriptions", "user_defined_message_subscriptions", "user_defined_messages"]
+        return {
+            "account_sid": self.account_sid, "annotation": None, "answered_by": self.answered_by,
+            "api_version": "2010-04-01", "caller_name": None,
+            "date_created": rfc2822(self.date_created), "date_updated": rfc2822(self.date_updated),
+            "direction": self.direction, "duration": None if self.duration_s is None else str(self.duration_s),
+            "end_time": rfc2822(self.end_time) if self.end_time else None, "forwarded_from": None,
+            "from": self.from_, "from_formatted": _fmt(self.from_), "group_sid": None,
+            "parent_call_sid": None, "phone_number_sid": "PN" + self.account_sid[2:],
+            "price": None, "price_unit": "USD", "queue_time": "0", "sid": self.sid,
+            "start_time": rfc2822(self.start_time) if self.start_time else None, "status": self.status,
+            "subresource_uris": {s: f"{base}/{s[0].upper()}{s[1:]}.json" for s in subs},
+            "to": self.to, "to_formatted": _fmt(self.to), "trunk_sid": None, "uri": f"{base}.json",
+        }

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .call import TERMINAL, Call, TwimlSource
-from .webhooks import new_sid, rfc2822
+from .webhooks import new_sid
 
 if TYPE_CHECKING:
     from .server import TwilioEmulator
@@ -21,30 +21,6 @@ def twilio_error(status: int, code: int, message: str, **extra: Any) -> web.Resp
     body = {"code": code, "message": message,
             "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status, **extra}
     return web.json_response(body, status=status)
-
-
-def _fmt(number: str) -> str:
-    digits = number[2:] if number.startswith("+1") and len(number) == 12 else None
-    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if digits else number
-
-
-def call_json(call: Call) -> dict[str, Any]:
-    base = f"/2010-04-01/Accounts/{call.account_sid}/Calls/{call.sid}"
-    subs = ["notifications", "recordings", "payments", "events", "siprec", "streams",
-            "transcriptions", "user_defined_message_subscriptions", "user_defined_messages"]
-    return {
-        "account_sid": call.account_sid, "annotation": None, "answered_by": call.answered_by,
-        "api_version": "2010-04-01", "caller_name": None,
-        "date_created": rfc2822(call.date_created), "date_updated": rfc2822(call.date_updated),
-        "direction": call.direction, "duration": None if call.duration_s is None else str(call.duration_s),
-        "end_time": rfc2822(call.end_time) if call.end_time else None, "forwarded_from": None,
-        "from": call.from_, "from_formatted": _fmt(call.from_), "group_sid": None,
-        "parent_call_sid": None, "phone_number_sid": "PN" + call.account_sid[2:],
-        "price": None, "price_unit": "USD", "queue_time": "0", "sid": call.sid,
-        "start_time": rfc2822(call.start_time) if call.start_time else None, "status": call.status,
-        "subresource_uris": {s: f"{base}/{s[0].upper()}{s[1:]}.json" for s in subs},
-        "to": call.to, "to_formatted": _fmt(call.to), "trunk_sid": None, "uri": f"{base}.json",
-    }
 
 
 class RestApi:
@@ -87,7 +63,7 @@ class RestApi:
         if error is not None:
             return error
         call = self._new_call(form)
-        return web.json_response(call_json(call), status=201)
+        return web.json_response(call.to_json(), status=201)
 
     def _validate_create(self, form) -> web.Response | None:
         to, from_, url = form.get("To", ""), form.get("From", ""), form.get("Url")
@@ -129,12 +105,12 @@ class RestApi:
         if (denied := self._auth(request)) is not None:
             return denied
         call = self._find(request)
-        return call if isinstance(call, web.Response) else web.json_response(call_json(call))
+        return call if isinstance(call, web.Response) else web.json_response(call.to_json())
 
     async def list(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request)) is not None:
             return denied
-        calls = [call_json(c) for c in self.emu.calls.values()]
+        calls = [c.to_json() for c in self.emu.calls.values()]
         status = request.query.get("Status")
         calls = [c for c in calls if status is None or c["status"] == status]
         uri = f"/2010-04-01/Accounts/{self.emu.account_sid}/Calls.json"
@@ -151,7 +127,7 @@ class RestApi:
         form = await request.post()
         self.emu.rest_requests.append(("POST", request.path, form.copy()))
         error = self._apply_update(call, form)
-        return error or web.json_response(call_json(call))
+        return error or web.json_response(call.to_json())
 
     def _apply_update(self, call: Call, form) -> web.Response | None:
         status, url, twiml = form.get("Status"), form.get("Url"), form.get("Twiml")

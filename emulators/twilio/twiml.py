@@ -65,6 +65,15 @@ def _verb(el: ET.Element) -> Verb:
     return Verb(el.tag, text=text, attrs=attrs)
 
 
+@dataclass
+class TwimlSource:
+    """Where a call's next TwiML comes from: a URL to fetch, or the document itself."""
+
+    url: str | None = None
+    method: str = "POST"
+    twiml: str | None = None
+
+
 def parse_twiml(document: str) -> list[Verb]:
     try:
         root = ET.fromstring(document.strip())

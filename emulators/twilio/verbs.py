@@ -1,20 +1,36 @@
 """Execution of individual TwiML verbs for a ``Call``."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from .. import audio
-from .twiml import Verb
+from .twiml import TwimlSource, Verb
 
-if TYPE_CHECKING:
-    from .call import Call, TwimlSource
 
+class VerbTimings(Protocol):
+    @property
+    def verb_time_scale(self) -> float: ...
+    @property
+    def dial_duration_s(self) -> float: ...
+
+
+class Call(Protocol):
+    """What a verb does to its call (``call.Call``, which imports this module)."""
+
+    source: TwimlSource
+    _final_status: str | None
+    _hangup: bool
+
+    @property
+    def emu(self) -> VerbTimings: ...
+    def log(self, kind: str, **detail: Any) -> None: ...
+    async def interruptible_sleep(self, seconds: float) -> None: ...
+    async def run_stream(self, verb: Verb) -> str: ...
 
 
 def _source(call: "Call", url: str, method: str = "POST") -> "TwimlSource":
-    from .call import TwimlSource
-
     base = call.source.url or ""
     return TwimlSource(url=urljoin(base, url), method=(method or "POST").upper())
 

@@ -25,6 +25,14 @@ def snake(class_name: str) -> str:
     return "_".join(part.lower() for part in re.findall(r"[A-Z][a-z0-9]*", class_name))
 
 
+def tag_of(contract: msgspec.Struct | type[msgspec.Struct]) -> str:
+    """The wire tag of a contract or its class (``incident.created``, ``create_incident``)."""
+    tag = contract.__struct_config__.tag
+    if not isinstance(tag, str):
+        raise TypeError(f"{contract!r} is not a tagged contract")
+    return tag
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -37,7 +45,7 @@ class Contract(msgspec.Struct, frozen=True, kw_only=True):
     """Any message on the bus."""
 
 
-class Event(Contract, tag_field="type", tag=dotted):
+class Event(Contract, frozen=True, tag_field="type", tag=dotted):
     """A domain fact. ``id`` is the idempotency key; ``property_id`` scopes who may see it."""
 
     property_id: str
@@ -46,13 +54,13 @@ class Event(Contract, tag_field="type", tag=dotted):
     v: int = CONTRACT_VERSION
 
 
-class ToolRequest(Contract, tag_field="tool", tag=snake):
+class ToolRequest(Contract, frozen=True, tag_field="tool", tag=snake):
     """Arguments of one tool call, as the tools service receives them."""
 
 
-class ToolResult(Contract, tag_field="result", tag=snake):
+class ToolResult(Contract, frozen=True, tag_field="result", tag=snake):
     """A successful tool answer."""
 
 
-class Command(Contract, tag_field="command", tag=dotted):
+class Command(Contract, frozen=True, tag_field="command", tag=dotted):
     """An instruction to one service (dial, hang up, transfer...)."""

@@ -13,10 +13,10 @@ from .tools import AnyToolRequest, AnyToolResult
 T = TypeVar("T")
 
 ENCODER = msgspec.json.Encoder()
-EVENT_DECODER = msgspec.json.Decoder(AnyEvent)
-TOOL_REQUEST_DECODER = msgspec.json.Decoder(AnyToolRequest)
-TOOL_RESULT_DECODER = msgspec.json.Decoder(AnyToolResult)
-CALL_CONTROL_DECODER = msgspec.json.Decoder(AnyCallControl)
+EVENT_DECODER: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+TOOL_REQUEST_DECODER: msgspec.json.Decoder[AnyToolRequest] = msgspec.json.Decoder(AnyToolRequest)
+TOOL_RESULT_DECODER: msgspec.json.Decoder[AnyToolResult] = msgspec.json.Decoder(AnyToolResult)
+CALL_CONTROL_DECODER: msgspec.json.Decoder[AnyCallControl] = msgspec.json.Decoder(AnyCallControl)
 
 
 def encode(message: msgspec.Struct) -> bytes:

@@ -7,9 +7,18 @@ TOOLS_SERVICE = "tools"
 TOOLS_QUEUE_GROUP = "tools"
 
 
+TOOLS_WORKFLOW = f"{TOOLS_SERVICE}.workflow"
+
+
 def tool(name: str) -> str:
-    """``tool("create_incident")`` -> ``tools.create_incident``."""
+    """A call tool, used by the bridge for a live call: ``tools.create_incident``."""
     return f"{TOOLS_SERVICE}.{name}"
+
+
+def workflow_tool(name: str) -> str:
+    """A workflow tool, used by outreach without a call: ``tools.workflow.schedule_repair``.
+    One token deeper than the call tools, so ``tools.*`` and ``tools.workflow.>`` never overlap."""
+    return f"{TOOLS_WORKFLOW}.{name}"
 
 
 # Domain events (JetStream stream EVENTS). The property comes first after the prefix so
@@ -32,6 +41,12 @@ CALLS_STREAM = "CALLS"
 CALLS_DIAL = "calls.dial"
 CALLS_ALL = "calls.>"
 CALLS_DUPLICATE_WINDOW_S = 24 * 3600
+
+
+# One live media stream per call: bridges claim call ids in this JetStream key-value bucket.
+MEDIA_STREAMS_BUCKET = "MEDIA_STREAMS"
+MEDIA_STREAMS_KV_STREAM = f"KV_{MEDIA_STREAMS_BUCKET}"
+MEDIA_STREAMS_KEYS = f"$KV.{MEDIA_STREAMS_BUCKET}.>"
 
 
 # Call control, answered by whichever bridge holds the call (core NATS request/reply).

@@ -13,6 +13,8 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
+# What the vendor reads out (``4812-7730``); only the digits count.
+BookingReference = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[A-Za-z0-9 -]*$")]
 
 Severity = Literal["low", "medium", "high", "emergency"]
 Category = Literal[
@@ -29,16 +31,22 @@ IncidentStatusName = Literal[
 
 # --- requests -------------------------------------------------------------------
 
+# Call tools (``tools.<name>``): ``call_id`` is set by the bridge, never by the model, and is
+# required there; the tools service loads that call and authorizes against it. Property,
+# phone, vendor and incident claimed in a request must agree with the call (or are refused).
+
 class SearchMaintenance(ToolRequest, frozen=True, kw_only=True):
     property_id: Id
     query: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
     limit: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    call_id: Id | None = None
 
 
 class GetVendorCode(ToolRequest, frozen=True, kw_only=True):
     property_id: Id
-    caller_phone: Phone
+    caller_phone: Phone | None = None
     call_id: Id | None = None
+    booking_reference: BookingReference = ""
 
 
 class CreateIncident(ToolRequest, frozen=True, kw_only=True):
@@ -58,6 +66,7 @@ class UpdateIncidentStatus(ToolRequest, frozen=True, kw_only=True):
     incident_id: Id
     status: IncidentStatusName
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    call_id: Id | None = None
 
 
 class ScheduleRepair(ToolRequest, frozen=True, kw_only=True):
@@ -66,6 +75,7 @@ class ScheduleRepair(ToolRequest, frozen=True, kw_only=True):
     property_id: Id
     start: datetime
     duration_minutes: Annotated[int, msgspec.Meta(ge=15, le=8 * 60)] = 120
+    call_id: Id | None = None
 
 
 class RecordQuote(ToolRequest, frozen=True, kw_only=True):
@@ -124,6 +134,7 @@ class RepairBooked(ToolResult, frozen=True, kw_only=True):
     start: datetime
     end: datetime
     already_booked: bool = False
+    booking_reference: str = ""  # the vendor's second factor for get_vendor_code (see docs/tools.md)
 
 
 class QuoteRecorded(ToolResult, frozen=True, kw_only=True):
@@ -157,5 +168,18 @@ AnyToolResult = (
     | RepairBooked | QuoteRecorded | DecisionRecorded | ToolError
 )
 TOOL_REQUESTS: dict[str, type[ToolRequest]] = {
-    cls.__struct_config__.tag: cls for cls in AnyToolRequest.__args__  # type: ignore[attr-defined]
+    cls.__struct_config__.tag: cls for cls in AnyToolRequest.__args__
 }
+
+# Who may call what. ``tools.<name>``: the bridge, on behalf of a live call of one of these
+# types. ``tools.workflow.<name>``: the outreach workflow, without a call.
+CALL_TYPES_OF_TOOL: dict[str, frozenset[str]] = {
+    "search_maintenance": frozenset({"guest", "vendor", "landlord"}),
+    "create_incident": frozenset({"guest"}),
+    "update_incident_status": frozenset({"guest"}),
+    "get_vendor_code": frozenset({"vendor"}),
+    "record_quote": frozenset({"vendor"}),
+    "record_decision": frozenset({"landlord"}),
+    "schedule_repair": frozenset({"landlord"}),
+}
+WORKFLOW_TOOLS: tuple[str, ...] = ("update_incident_status", "schedule_repair")

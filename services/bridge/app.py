@@ -9,6 +9,7 @@ import logging
 
 from fixline_proto import codec, subjects
 from services.common.runtime import Runtime
+from services.common.tasks import TaskSet
 
 from .call import CallDeps
 from .call_control import TwilioRest
@@ -38,6 +39,7 @@ def check_settings(rt: Runtime) -> None:
 
 class BridgeService:
     name = "bridge"
+    runtime: Runtime  # set by serve()
     needs_database = False
 
     def __init__(self) -> None:
@@ -45,7 +47,7 @@ class BridgeService:
         self.metrics: BridgeMetrics | None = None
         self.sink: EventSink | None = None
         self.twilio: TwilioRest | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = TaskSet("bridge")
 
     def setup(self, rt: Runtime) -> None:
         check_settings(rt)
@@ -65,8 +67,8 @@ class BridgeService:
         self.server.deps = CallDeps(settings=rt.settings, metrics=self.metrics, nc=rt.nc, sink=self.sink,
                                     gemini=make_client(rt.settings), twilio=self.twilio,
                                     options=LiveOptions.from_settings(rt.settings))
-        self._tasks.append(asyncio.create_task(self.server.report_capacity(rt.nc)))
-        self._tasks.append(asyncio.create_task(self._probe_loop_lag()))
+        self._tasks.spawn(self.server.report_capacity(rt.nc), name="capacity-reports")
+        self._tasks.spawn(self._probe_loop_lag(), name="loop-lag-probe")
         # Start-up objects (SDK models, pydantic schemas) never die: keep them out of the
         # collector so full collections stay short and do not stall the audio loop.
         gc.collect()
@@ -90,8 +92,7 @@ class BridgeService:
                     await rt.nc.publish(subjects.BRIDGE_CAPACITY, codec.encode(self.server.capacity()))
             await drain
         finally:
-            for task in self._tasks:
-                task.cancel()
+            await self._tasks.close()
             if self.sink is not None:
                 await self.sink.close()
             if self.twilio is not None:

@@ -25,6 +25,7 @@ from nats.aio.client import Client as NATS
 from fixline_proto.events import CallOutcome
 from services.common.logs import log_context
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from . import personas
 from .audio import InboundAudio, OutboundAudio
@@ -68,12 +69,13 @@ class Call:
         self.ctx, self.ws, self.deps = ctx, ws, deps
         s, m = deps.settings, deps.metrics
         self.metrics = m
-        self._fwd_in, self._fwd_out = m.forward_latency.labels("in"), m.forward_latency.labels("out")  # hot path
+        self._fwd_in, self._fwd_out = m.forward_in, m.forward_out  # hot path
         self.inbound = InboundAudio(deps.options.inbound_rate)
         self.outbound = OutboundAudio()
         self.playback = Playback(self._send_twilio, ctx.stream_sid, lead_ms=s.playback_lead_ms,
-                                 jitter_ms=s.playback_jitter_ms, mark_ms=max(0.0, s.playback_mark_ms),
-                                 on_frames_sent=m.frames_out.inc, on_turn_audio=self._on_turn_audio)
+                                 jitter_ms=s.playback_jitter_ms, jitter_max_ms=s.playback_jitter_max_ms,
+                                 mark_ms=max(0.0, s.playback_mark_ms), on_frames_sent=m.count_frames_out,
+                                 on_turn_audio=self._on_turn_audio, on_underrun=m.count_underrun)
         self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
@@ -92,14 +94,14 @@ class Call:
         self.bad_in_a_row = 0
         self._dtmf: list[str] = []
         self._dtmf_timer: asyncio.TimerHandle | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = TaskSet("call")  # pruned as each ends; closed at shutdown
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> str:
         with log_context(call_id=self.ctx.call_id, incident_id=self.ctx.incident_id or None):
             self.link.start()  # as early as possible: Gemini connects while the caller talks
-            self._tasks.append(asyncio.create_task(self.playback.run()))
+            self._tasks.spawn(self.playback.run(), name="playback")
             await self.control.start()
             reason = "stream_closed"
             try:
@@ -118,9 +120,9 @@ class Call:
         await self.link.close()
         await self.tools.close()
         await self.control.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._dtmf_timer:
+            self._dtmf_timer.cancel()
+        await self._tasks.close()
         duration = round(time.monotonic() - self.started, 3)
         self.deps.sink.emit(CallOutcome(property_id=self.ctx.property_id, call_id=self.ctx.call_id, outcome=reason,
                                         duration_s=duration, incident_id=self.ctx.incident_id or None,
@@ -177,11 +179,12 @@ class Call:
 
     async def _on_media(self, ulaw: bytes) -> None:
         t0 = time.perf_counter()
-        self.metrics.frames_in.inc()
+        self.metrics.frames_in.value += 1
         pcm = self.inbound.process(ulaw)
         if audioop.rms(pcm, 2) > SPEECH_RMS:
             self.caller_last_speech, self.caller_spoke = time.monotonic(), True
-        await self.link.send_audio(pcm)
+        if not self.link.write_audio(pcm):
+            await self.link.send_audio(pcm)
         self._fwd_in.observe(time.perf_counter() - t0)
 
     def _on_dtmf(self, digit: str) -> None:
@@ -194,7 +197,7 @@ class Call:
     def _flush_dtmf(self) -> None:
         digits, self._dtmf = "".join(self._dtmf), []
         if digits:
-            self._tasks.append(asyncio.create_task(self.link.send_text(personas.dtmf_text(digits))))
+            self._tasks.spawn(self.link.send_text(personas.dtmf_text(digits)), name="dtmf")
 
     async def _send_twilio(self, text: str) -> None:
         if self.ws.closed:
@@ -202,8 +205,10 @@ class Call:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await self.ws.send_str(text)
 
-    def _on_turn_audio(self) -> None:
-        """First agent audio of a turn goes out: turn latency from the caller's last speech."""
+    def _on_turn_audio(self, held_s: float) -> None:
+        """First agent audio of a turn goes out, ``held_s`` after it arrived from Gemini:
+        turn latency from the caller's last speech."""
+        self.metrics.turn_first_audio.observe(held_s)
         if self.caller_spoke and self.caller_last_speech:
             self.metrics.turn_latency.observe(time.monotonic() - self.caller_last_speech)
         self.caller_spoke = False

@@ -12,16 +12,51 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fixline_proto.commands import AnyCallControl, HangUp, Say, Transfer
 
-from .call_control import transfer_twiml
-from .fallback import prompt_frames
-from .tools_dispatch import error_response
+from services.common.settings import Settings
 
-if TYPE_CHECKING:
-    from .call import Call
+from .audio import OutboundAudio
+from .call_control import TwilioRest, transfer_twiml
+from .fallback import prompt_frames
+from .gemini_session import GeminiLink
+from .metrics import BridgeMetrics
+from .personas import CallContext
+from .playback import Playback
+from .tools_dispatch import error_response
+from .transcript import Transcript
+
+
+class EndingDeps(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def twilio(self) -> TwilioRest: ...
+
+
+class EndingCall(Protocol):
+    """The parts of a call an ending steers. ``Call`` has them; naming them here, rather than
+    importing ``Call``, keeps call.py -> ending.py one-way."""
+
+    @property
+    def ctx(self) -> CallContext: ...
+    @property
+    def deps(self) -> EndingDeps: ...
+    @property
+    def link(self) -> GeminiLink: ...
+    @property
+    def playback(self) -> Playback: ...
+    @property
+    def transcript(self) -> Transcript: ...
+    @property
+    def metrics(self) -> BridgeMetrics: ...
+    @property
+    def outbound(self) -> OutboundAudio: ...
+    @property
+    def model_speaking(self) -> bool: ...
+    async def close_stream(self) -> None: ...
 
 log = logging.getLogger("fixline.bridge.ending")
 QUIET_SETTLE_S = 0.6      # no model audio for this long = the goodbye is complete
@@ -30,11 +65,11 @@ CLOSE_GRACE_S = 3.0       # Twilio stops the stream itself after a hang-up; clos
 
 
 class Ending:
-    def __init__(self, call: "Call") -> None:
+    def __init__(self, call: EndingCall) -> None:
         self.call = call
         self.reason: str | None = None
         self.hung_up_at: float | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> bool:

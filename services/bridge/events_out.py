@@ -16,7 +16,8 @@ import msgspec
 from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
-from fixline_proto.base import Event
+from fixline_proto.base import Event, tag_of
+from services.common.tasks import cancel_and_wait
 
 log = logging.getLogger("fixline.bridge.events")
 RETRIES = 5
@@ -28,7 +29,7 @@ class EventSink:
         self.queue: asyncio.Queue[tuple[Event, str]] = asyncio.Queue()
         self.published = 0
         self.failed = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -43,7 +44,7 @@ class EventSink:
             self.queue.task_done()
 
     async def _publish(self, event: Event, msg_id: str) -> None:
-        subject = subjects.event(event.property_id, event.__struct_config__.tag)
+        subject = subjects.event(event.property_id, tag_of(event))
         delay = 0.1
         for attempt in range(RETRIES):
             try:
@@ -64,11 +65,8 @@ class EventSink:
 
     async def close(self, timeout: float = 5.0) -> None:
         await self.flush(timeout)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 def event_type(event: msgspec.Struct) -> str:
-    return event.__struct_config__.tag
+    return tag_of(event)

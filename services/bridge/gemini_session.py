@@ -28,6 +28,8 @@ import websockets.exceptions
 from google import genai
 from google.genai import errors, types
 
+from services.common.tasks import TaskSet, cancel_and_wait
+
 from . import live_fast
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
@@ -70,6 +72,7 @@ class GeminiLink:
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
         self.fast_path = fast_path
         self._fast = False  # the open session supports the fast path
+        self._writer: live_fast.AudioWriter | None = None  # caller audio straight to the transport
         self.state = "idle"  # idle | connecting | live | handover | reconnecting | closed | failed
         self.handle: str | None = None
         self.resumable = False
@@ -94,13 +97,14 @@ class GeminiLink:
         self._calls_since_handle: set[str] = set()
         self._queue_cap = max(1, int(QUEUE_CAP_S / self._batch_s))
         self._handover = asyncio.Event()
-        self._handover_task: asyncio.Task | None = None
-        self._task: asyncio.Task | None = None
+        self._handover_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._flushes = TaskSet("gemini-link")
         self._closing = False
 
     # ------------------------------------------------------------------ public
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name="gemini-link")
         return self._task
 
@@ -109,17 +113,23 @@ class GeminiLink:
         self.state = "closed"
         if self._pending_timer is not None:
             self._pending_timer.cancel()
-        for task in (self._handover_task, self._task):
-            if task and not task.done():
-                task.cancel()
-        for task in (self._handover_task, self._task):
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self._flushes.close()
+        await cancel_and_wait(self._handover_task, self._task)
+
+    def write_audio(self, pcm: bytes) -> bool:
+        """The per-frame path, synchronous: True when the frame went straight to the live
+        session; False when ``send_audio`` must take it (batching, queue, gate, no session)."""
+        writer = self._writer
+        if writer is not None and self.batch_frames == 1 and self.state == "live" and not self._queue \
+                and not self.audio_gate and writer.write(pcm):
+            self._since_handle.append(("audio", pcm))
+            return True
+        return False
 
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
-            await self._send_or_queue(("audio", pcm))
+            if not self.write_audio(pcm):
+                await self._send_or_queue(("audio", pcm))
             return
         self._pending.append(pcm)
         if len(self._pending) >= self.batch_frames:
@@ -141,7 +151,7 @@ class GeminiLink:
     def _flush_later(self) -> None:
         self._pending_timer = None
         if self._pending and not self._closing:
-            asyncio.ensure_future(self.flush_audio())
+            self._flushes.spawn(self.flush_audio(), name="flush-audio")
 
     async def send_text(self, text: str) -> None:
         await self.flush_audio()
@@ -186,15 +196,21 @@ class GeminiLink:
 
     async def _send(self, item: tuple[str, Any]) -> None:
         kind, value = item
-        if kind == "audio" and self._fast:
-            await live_fast.send_audio(self.session, value, self.mime_type)
-        elif kind == "audio":
-            await self.session.send_realtime_input(audio=types.Blob(data=value, mime_type=self.mime_type))
+        if kind == "audio":
+            await self._send_audio_item(value)
         elif kind == "text":
             await self.session.send_realtime_input(text=value)
         else:
             await self.session.send_tool_response(function_responses=[value])
         self._since_handle.append(item)
+
+    async def _send_audio_item(self, pcm: bytes) -> None:
+        if self._writer is not None and self._writer.write(pcm):
+            return
+        if self._fast:
+            await live_fast.send_audio(self.session, pcm, self.mime_type)
+        else:
+            await self.session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=self.mime_type))
 
     async def _drain_queue(self) -> None:
         """Send what was queued, in order; audio stays queued while the gate is closed."""
@@ -285,7 +301,7 @@ class GeminiLink:
         try:
             return await self._serve(session, resumed, opened)
         finally:
-            self.session = None
+            self.session, self._writer = None, None
             with contextlib.suppress(Exception):
                 await connector.__aexit__(None, None, None)  # close before resuming (1011 otherwise)
 
@@ -294,6 +310,8 @@ class GeminiLink:
         self.sessions_opened += 1
         self.session, self.resumable = session, False
         self._fast = self.fast_path and live_fast.available(session)
+        self._writer = live_fast.AudioWriter(session, self.mime_type) \
+            if self._fast and live_fast.AudioWriter.supports(session) else None
         self._handover.clear()
         replay = self._replay_items(resumed)
         self._calls_since_handle.clear()

@@ -49,7 +49,7 @@ class LiveOptions:
     compression_target_tokens: int = 12_800
     vad_silence_ms: int = 0
     language_code: str = ""
-    inbound_batch_ms: int = 40   # caller audio per realtime_input message (20 = every frame)
+    inbound_batch_ms: int = 20   # caller audio per realtime_input message (20 = every frame)
 
     @classmethod
     def from_settings(cls, s: Settings) -> "LiveOptions":

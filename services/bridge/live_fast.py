@@ -7,6 +7,11 @@ only the two per-frame operations skip its generic machinery:
 * ``send_audio`` writes the exact frame ``session.send_realtime_input(audio=Blob(...))``
   writes (``{"realtime_input": {"audio": {"data": <url-safe base64>, "mime_type": ...}}}``,
   spec §3.2) on the session's websocket, without pydantic validation per 20 ms frame;
+* ``AudioWriter`` writes that message as one masked WebSocket frame straight to the
+  connection's transport when websockets' own ``send`` would do exactly that and nothing
+  else (open, not paused by flow control, no fragmented send in progress); otherwise the
+  caller uses ``send_audio``. websockets' send context, generator-based framing and
+  per-call checks were the largest single cost of a caller frame (docs/benchmarks.md);
 * ``receive`` reads the session's websocket like the SDK's ``_receive``: plain model-audio
   frames (the bulk of traffic) are decoded with msgspec into ``AudioChunk``s; every other
   frame goes through the SDK's own converter into ``LiveServerMessage``, and a close raises
@@ -20,12 +25,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from binascii import b2a_base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import websockets
 from google.genai import _live_converters, errors, types
+from websockets.protocol import OPEN
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets without its C extension
+    from websockets.utils import apply_mask
 
 
 def available(session: Any) -> bool:
@@ -39,6 +52,50 @@ def audio_frame(pcm: bytes, mime_type: str) -> str:
 
 async def send_audio(session: Any, pcm: bytes, mime_type: str) -> None:
     await session._ws.send(audio_frame(pcm, mime_type))
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_MASKS = 1024  # mask keys drawn from os.urandom per refill (RFC 6455 §5.3: unpredictable)
+
+
+class AudioWriter:
+    """``audio_frame(pcm)`` as a client text frame, written in one ``transport.write``."""
+
+    def __init__(self, session: Any, mime_type: str) -> None:
+        self.ws = session._ws
+        self._prefix = b'{"realtime_input": {"audio": {"data": "'
+        self._suffix = b'", "mime_type": "%s"}}}' % mime_type.encode()
+        self._masks = memoryview(b"")
+        self._next = 0
+
+    @staticmethod
+    def supports(session: Any) -> bool:
+        """websockets' asyncio connection (what google-genai 3.3 uses), with its transport."""
+        ws = getattr(session, "_ws", None)
+        return all(hasattr(ws, name) for name in ("protocol", "paused", "send_in_progress", "transport"))
+
+    def write(self, pcm: bytes) -> bool:
+        """False when websockets must send it (closing, flow control, a send in progress)."""
+        ws = self.ws
+        if ws.protocol.state is not OPEN or ws.paused or ws.send_in_progress is not None:
+            return False
+        payload = b"".join((self._prefix, b2a_base64(pcm, newline=False).translate(_URLSAFE), self._suffix))
+        size = len(payload)
+        if size < 126:
+            header = bytes((0x81, 0x80 | size))
+        elif size < 65536:
+            header = b"\x81\xfe" + size.to_bytes(2, "big")
+        else:
+            return False
+        mask = self._mask()
+        ws.transport.write(b"".join((header, mask, apply_mask(payload, mask))))
+        return True
+
+    def _mask(self) -> bytes:
+        if self._next >= len(self._masks):
+            self._masks, self._next = memoryview(os.urandom(4 * _MASKS)), 0
+        self._next += 4
+        return bytes(self._masks[self._next - 4:self._next])
 
 
 class _Inline(msgspec.Struct):
@@ -96,7 +153,7 @@ def _slow(raw: bytes | str) -> types.LiveServerMessage:
     response = json.loads(raw) if raw else {}
     converted = _live_converters._LiveServerMessage_from_mldev(response)
     if not converted and response:
-        errors.APIError.raise_error(response.get("code"), response, None)
+        errors.APIError.raise_error(response.get("code"), response, None)  # type: ignore[arg-type] # as the SDK
     return types.LiveServerMessage._from_response(response=converted, kwargs={})
 
 

@@ -1,11 +1,15 @@
 """Admission of a Twilio media stream: upgrade signature, the ``start`` message, the token.
 
+The signed token is the only source of call context; its ``call_sid`` must be the
+``start.callSid``.
+
 Pure checks plus the small read loop up to ``start``; the call itself lives in call.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import WSMsgType, web
@@ -16,9 +20,7 @@ from services.common.settings import Settings
 from services.common.stream_parameters import join_parameter
 
 from .codecs import twilio as wire
-from .personas import CALL_TYPES, MAX_PARAMETER_CHARS, OPTIONAL_PARAMETERS, CallContext
-
-START_TIMEOUT_S = 10.0
+from .personas import CALL_TYPES, CallContext, context_from_claims
 
 
 class StreamRejected(Exception):
@@ -60,7 +62,7 @@ class UpgradeVerifier:
         return "bad X-Twilio-Signature"
 
 
-async def read_start(ws: web.WebSocketResponse, timeout: float = START_TIMEOUT_S) -> wire.Start:
+async def read_start(ws: web.WebSocketResponse, timeout: float) -> wire.Start:
     """Read ``connected`` then ``start``; anything else first is a refusal."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -82,22 +84,19 @@ async def read_start(ws: web.WebSocketResponse, timeout: float = START_TIMEOUT_S
 
 
 def admit(start: wire.Start, settings: Settings, used: media_token.UsedTokens) -> CallContext:
-    """Verify the one-time token (signature, expiry, single use) and build the call context."""
-    params = start.start.custom_parameters
-    token = params.get("token", "")
+    """Verify the one-time token (signature, expiry, the call it was issued for, single use) and
+    build the call context from its claims alone; every other ``customParameter`` is ignored."""
+    token = join_parameter(start.start.custom_parameters, media_token.TOKEN_PARAMETER)
     try:
         claims = media_token.verify(settings.media_token_secret, token)
     except media_token.TokenError as exc:
         raise StreamRejected(f"media token refused: {exc}") from None
     if claims.call_type not in CALL_TYPES:
         raise StreamRejected(f"unknown call type {claims.call_type[:20]!r}")
-    if params.get("call_id", claims.call_id) != claims.call_id:
-        raise StreamRejected("call_id parameter does not match the token")
+    if not hmac.compare_digest(claims.call_sid.encode(), start.start.call_sid.encode()):
+        raise StreamRejected("start.callSid does not match the media token")
     try:
         used.consume(claims)
     except media_token.TokenError as exc:
         raise StreamRejected(f"media token refused: {exc}") from None
-    optional = {k: join_parameter(params, k)[:MAX_PARAMETER_CHARS] for k in OPTIONAL_PARAMETERS if params.get(k)}
-    return CallContext(call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
-                       incident_id=claims.incident_id, call_sid=start.start.call_sid,
-                       stream_sid=start.stream_sid, **optional)
+    return context_from_claims(claims, stream_sid=start.stream_sid)

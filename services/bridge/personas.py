@@ -1,8 +1,8 @@
 """One system prompt per call type (guest, vendor, landlord), with the call's context.
 
 The prompt text lives in ``prompts/*.txt`` so it can be reviewed without reading code.
-The context comes from the verified media token (call id, type, property, incident) and
-the stream's optional ``<Parameter>``s (property name/address, briefing, caller phone).
+The context comes from the verified media token alone (``context_from_claims``): nothing
+else the media stream sends reaches the prompt or the tools.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from services.common.media_token import MediaClaims
+
 PROMPT_DIR = Path(__file__).with_name("prompts")
 CALL_TYPES = ("guest", "vendor", "landlord")
 
-# Context fields a stream may carry as <Parameter>s besides the signed token's claims.
-OPTIONAL_PARAMETERS = ("caller_phone", "vendor_id", "property_name", "property_address", "briefing",
-                       "direction", "answered_by", "property_timezone", "callback_number")
-MAX_PARAMETER_CHARS = 4000  # a briefing arrives split over several <Parameter>s
 
 
 @dataclass(frozen=True)
@@ -26,8 +24,9 @@ class CallContext:
     call_type: str
     property_id: str
     incident_id: str = ""
-    caller_phone: str = ""
+    caller_phone: str = ""          # the other party's number, as Twilio verified it
     vendor_id: str = ""
+    landlord_id: str = ""
     property_name: str = ""
     property_address: str = ""
     property_timezone: str = ""
@@ -61,6 +60,16 @@ def situation(ctx: CallContext) -> str:
                 f"{ctx.display_name}, please call us back{back}), then call end_call; do not ask questions")
     direction = ctx.direction or ("inbound" if ctx.call_type == "guest" else "outbound")
     return SITUATIONS.get((ctx.call_type, direction), f"a {direction} call with the {ctx.call_type}")
+
+
+def context_from_claims(claims: MediaClaims, stream_sid: str) -> CallContext:
+    return CallContext(
+        call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
+        incident_id=claims.incident_id, caller_phone=claims.other_party_number, vendor_id=claims.vendor_id,
+        landlord_id=claims.landlord_id, property_name=claims.property_name,
+        property_address=claims.property_address, property_timezone=claims.property_timezone,
+        callback_number=claims.callback_number, briefing=claims.briefing, direction=claims.direction,
+        answered_by=claims.answered_by, call_sid=claims.call_sid, stream_sid=stream_sid)
 
 
 def context_lines(ctx: CallContext) -> str:

@@ -1,8 +1,12 @@
 """Process concerns of the bridge: accept media streams, hold many calls, report capacity, drain.
 
 ``GET /twilio/media``: 503 while draining or full; 403 without a valid
-``X-Twilio-Signature`` (before upgrading, so nothing is stored); after the upgrade the
-``start`` message's one-time token must verify, or the stream is closed (1008).
+``X-Twilio-Signature`` (before upgrading, so nothing is stored); after the upgrade a
+``start`` must arrive within ``MEDIA_START_TIMEOUT_S`` with a one-time token that verifies
+and names this ``callSid``, for a call that has no stream here or on any other bridge, or
+the stream is closed (1008) with nothing started. Only calls with a verified start count
+against ``MAX_CALLS`` and readiness; at most ``MEDIA_MAX_PENDING`` upgraded streams wait
+for their start (the longest-waiting is closed to make room).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from .call import Call, CallDeps
 from .codecs import twilio as wire
 from .media_stream import StreamRejected, UpgradeVerifier, admit, read_start
 from .metrics import BridgeMetrics
+from .stream_claims import ClaimRefused, StreamClaims
 
 log = logging.getLogger("fixline.bridge.server")
 CAPACITY_INTERVAL_S = 2.0
 POLICY_VIOLATION = 1008
+REFUSED_CLOSE_TIMEOUT_S = 1.0
 
 
 class MediaServer:
@@ -35,8 +41,10 @@ class MediaServer:
         self.settings, self.metrics, self.bridge_id = settings, metrics, bridge_id
         self.verifier = UpgradeVerifier(settings)
         self.used_tokens = UsedTokens()
+        self.claims = StreamClaims(bridge_id)
         self.calls: dict[str, Call] = {}
-        self.pending = 0            # upgraded, not yet admitted (counts against MAX_CALLS)
+        self.pending: dict[web.WebSocketResponse, None] = {}  # upgraded, no verified start yet; oldest first
+        self._evictions: set[asyncio.Task[None]] = set()
         self.draining = False
         self.deps: CallDeps | None = None
         self._idle = asyncio.Event()
@@ -45,7 +53,8 @@ class MediaServer:
 
     @property
     def active(self) -> int:
-        return len(self.calls) + self.pending
+        """Calls with a verified start: the only ones capacity and readiness count."""
+        return len(self.calls)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -55,12 +64,11 @@ class MediaServer:
             return refusal
         ws = web.WebSocketResponse(max_msg_size=wire.MAX_MESSAGE_BYTES, autoping=True)
         await ws.prepare(request)
-        self.pending += 1
-        self._idle.clear()
+        self._add_pending(ws)
         try:
             call = await self._admit(ws)
         finally:
-            self.pending -= 1
+            self.pending.pop(ws, None)
         if call is not None:
             await self._run(call)
         self._check_idle()
@@ -82,22 +90,51 @@ class MediaServer:
             return web.Response(status=400, text="WebSocket upgrade expected")
         return None
 
+    def _add_pending(self, ws: web.WebSocketResponse) -> None:
+        """Twilio sends ``start`` right after the upgrade, so when too many streams wait for
+        theirs, the one waiting longest is an idle client: close it to make room."""
+        while len(self.pending) >= self.settings.media_max_pending:
+            oldest = next(iter(self.pending))
+            self.pending.pop(oldest)
+            self.metrics.rejected_upgrades.labels("evicted").inc()
+            eviction = asyncio.create_task(_close(oldest, b"no start"))
+            self._evictions.add(eviction)
+            eviction.add_done_callback(self._evictions.discard)
+        self.pending[ws] = None
+        self._idle.clear()
+
     async def _admit(self, ws: web.WebSocketResponse) -> Call | None:
         try:
-            start = await read_start(ws)
+            start = await read_start(ws, self.settings.media_start_timeout_s)
             ctx = admit(start, self.settings, self.used_tokens)
+            await self._hold(ctx.call_id)
         except (StreamRejected, asyncio.TimeoutError) as exc:
             reason = getattr(exc, "reason", "no start message in time")
-            self.metrics.rejected_upgrades.labels("token" if "token" in reason else "start").inc()
+            self.metrics.rejected_upgrades.labels(_refusal_label(reason)).inc()
             log.warning("media stream closed before admission", extra={"reason": reason})
-            await ws.close(code=POLICY_VIOLATION, message=b"stream refused")
+            await _close(ws, b"stream refused")
             return None
         assert self.deps is not None
-        return Call(ctx, ws, self.deps)
+        call = Call(ctx, ws, self.deps)
+        self.calls[ctx.call_id] = call
+        self.metrics.active_calls.set(len(self.calls))
+        return call
+
+    async def _hold(self, call_id: str) -> None:
+        """Take a slot for a verified call: capacity, one stream per call here and on every bridge."""
+        if call_id in self.calls:
+            raise StreamRejected("the call already has a media stream on this bridge")
+        if self.active >= self.settings.max_calls:
+            raise StreamRejected("at capacity")
+        assert self.deps is not None
+        try:
+            await self.claims.claim(self.deps.nc, call_id)
+        except ClaimRefused as exc:
+            raise StreamRejected(str(exc)) from None
+        if call_id in self.calls or self.active >= self.settings.max_calls:  # raced while claiming
+            raise StreamRejected("at capacity" if call_id not in self.calls else "duplicate stream")
 
     async def _run(self, call: Call) -> None:
-        self.calls[call.ctx.call_id] = call
-        self.metrics.active_calls.set(len(self.calls))
         try:
             reason = await call.run()
             self.metrics.calls_total.labels(reason).inc()
@@ -106,12 +143,13 @@ class MediaServer:
             self.metrics.calls_total.labels("bridge_error").inc()
             with contextlib.suppress(Exception):
                 await call.close_stream()
-        finally:
+        finally:  # also when cancelled: a drain waiting for "idle" must still see it
             self.calls.pop(call.ctx.call_id, None)
             self.metrics.active_calls.set(len(self.calls))
+            self._check_idle()
 
     def _check_idle(self) -> None:
-        if self.active == 0:
+        if not self.calls and not self.pending:
             self._idle.set()
 
     # ------------------------------------------------------------------ capacity & drain
@@ -131,5 +169,19 @@ class MediaServer:
         """Stop taking streams; wait for the live calls to end (the runtime bounds the wait)."""
         self.draining = True
         self.metrics.draining.set(1)
-        log.info("draining: no new media streams", extra={"live_calls": self.active})
+        log.info("draining: no new media streams", extra={"live_calls": self.active, "pending": len(self.pending)})
         await self._idle.wait()
+
+
+def _refusal_label(reason: str) -> str:
+    for word, label in (("callSid", "call_sid"), ("already has", "duplicate"), ("duplicate", "duplicate"),
+                        ("capacity", "full"), ("claim", "claim"), ("token", "token")):
+        if word in reason:
+            return label
+    return "start"
+
+
+async def _close(ws: web.WebSocketResponse, message: bytes) -> None:
+    """Close with 1008 without waiting long for the peer's close frame (idle clients never send one)."""
+    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+        await asyncio.wait_for(ws.close(code=POLICY_VIOLATION, message=message), REFUSED_CLOSE_TIMEOUT_S)

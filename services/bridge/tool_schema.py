@@ -2,9 +2,10 @@
 
 The JSON Schema comes from ``msgspec.json.schema`` of each request Struct, so a new field
 in ``fixline_proto.tools`` reaches the model without touching the bridge. The bridge
-removes what it fills in itself (ids the model must never choose: property, call, caller
-phone, and the incident/vendor when the call is about one) and adds the two tools it
-handles itself: ``end_call`` and ``transfer_to_human``.
+removes what it fills in itself (ids the model must never choose: property, call, and the
+incident/vendor when the call is about one) and adds the two tools it handles itself:
+``end_call`` and ``transfer_to_human``. The caller's number is never sent: the tools
+service reads it, like everything else about the caller, from the call row of ``call_id``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import msgspec
 from google.genai import types
 
-from fixline_proto.tools import TOOL_REQUESTS
+from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS
 
 from .personas import CallContext
 
@@ -26,8 +27,9 @@ ALWAYS_FILLED = ("property_id", "call_id", "caller_phone")
 DESCRIPTIONS: dict[str, str] = {
     "search_maintenance": "Search this property's maintenance guide (appliances, heating, water, wifi, "
                           "locks...) for troubleshooting steps. Use it before opening an incident.",
-    "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for a "
-                       "vendor with a current booking; never read a code to a guest.",
+    "get_vendor_code": "Get the property's access code for the vendor on this call. Only works for the "
+                       "booked vendor during the visit window, and only with the booking reference the "
+                       "vendor was given with the booking: ask them for it first. Never guess a reference.",
     "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
                        "the problem or a professional is needed. State whether a professional must come "
                        "(needs_professional) and how soon (urgency): the system arranges the repair from "
@@ -63,11 +65,14 @@ FIELD_DOCS: dict[str, str] = {
                           "false if the guest can live with it or it is already solved.",
     "urgency": "How soon someone must come: emergency = now (danger); today = the place is hard to use; "
                "this_week = a visit in the next days; flexible = whenever convenient.",
+    "booking_reference": "The booking reference exactly as the vendor says it (digits, e.g. 4812-7730).",
 }
 
+# What each persona is given: a subset of what the tools service accepts on that call type
+# (``CALL_TYPES_OF_TOOL``). Statuses and bookings are the system's (workflow-only tools).
 TOOLS_BY_CALL_TYPE: dict[str, tuple[str, ...]] = {
-    "guest": ("search_maintenance", "create_incident", "get_vendor_code"),
-    "vendor": ("record_quote", "search_maintenance"),
+    "guest": ("search_maintenance", "create_incident"),
+    "vendor": ("record_quote", "search_maintenance", "get_vendor_code"),
     "landlord": ("record_decision",),
 }
 
@@ -78,8 +83,6 @@ MODEL_MUST_STATE: dict[str, tuple[str, ...]] = {"create_incident": ("needs_profe
 def filled_fields(ctx: CallContext) -> dict[str, Any]:
     """Arguments the bridge sets itself; they override anything the model sends."""
     filled: dict[str, Any] = {"property_id": ctx.property_id, "call_id": ctx.call_id}
-    if ctx.caller_phone:
-        filled["caller_phone"] = ctx.caller_phone
     if ctx.incident_id:
         filled["incident_id"] = ctx.incident_id
     if ctx.vendor_id and ctx.call_type == "vendor":
@@ -133,10 +136,10 @@ def _bridge_tool_schema(name: str) -> dict[str, Any]:
 
 def tools_for_call_type(call_type: str) -> tuple[str, ...]:
     """Which proto tools each persona needs, and nothing else (fewer tools = fewer wrong calls):
-    statuses and bookings are the system's (a landlord cannot book a time of its own choosing).
-    Inbound calls are typed guest, so a vendor phoning for the door code reaches get_vendor_code
-    there (it is authorised by the caller's number and a current booking, never by the model)."""
-    return TOOLS_BY_CALL_TYPE.get(call_type, ())
+    statuses and bookings are the system's (a landlord cannot book a time of its own choosing),
+    and never a tool the tools service would refuse on this call type (``CALL_TYPES_OF_TOOL``).
+    A vendor phoning in for the door code is typed vendor by ingress (its number + a booking)."""
+    return tuple(n for n in TOOLS_BY_CALL_TYPE.get(call_type, ()) if call_type in CALL_TYPES_OF_TOOL[n])
 
 
 def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:

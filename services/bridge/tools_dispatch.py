@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -25,7 +25,7 @@ from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
-from .tool_schema import BRIDGE_TOOLS, default_fields, filled_fields, tools_for_call_type
+from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for_call_type
 
 log = logging.getLogger("fixline.bridge.tools")
 
@@ -48,8 +48,9 @@ def _same_call_key(name: str, args: dict[str, Any]) -> str:
 
 
 def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> msgspec.Struct:
-    """Model arguments + the bridge's own ids -> the proto request (raises ValidationError)."""
-    given = {k: v for k, v in (args or {}).items() if v not in (None, "")}
+    """Model arguments + the bridge's own ids -> the proto request (raises ValidationError).
+    Ids the model must never choose are dropped even when it sends them anyway."""
+    given = {k: v for k, v in (args or {}).items() if v not in (None, "") and k not in ALWAYS_FILLED}
     merged = {**default_fields(ctx), **given, **filled_fields(ctx), "tool": name}
     fields = set(TOOL_REQUESTS[name].__struct_fields__)
     return msgspec.convert({k: v for k, v in merged.items() if k in fields or k == "tool"},
@@ -65,7 +66,7 @@ class ToolsDispatcher:
         self.non_blocking = non_blocking
         self.scheduling = scheduling
         self.bridge_handlers = bridge_handlers or {}
-        self.running: dict[str, asyncio.Task] = {}
+        self.running: dict[str, asyncio.Task[Any]] = {}
         self.cancelled: list[str] = []
         self.answered: list[str] = []
 
@@ -76,22 +77,31 @@ class ToolsDispatcher:
     def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
         """Gemini can repeat a function call in one turn: the same name and arguments run once,
         and every id gets that one answer."""
-        firsts: dict[str, asyncio.Task] = {}
+        firsts: dict[str, asyncio.Task[dict[str, Any]]] = {}
         for fc in calls:
             call_id, name, args = fc.id or "", fc.name or "", dict(fc.args or {})
             key = _same_call_key(name, args)
             first = firsts.get(key)
-            task = asyncio.create_task(self._run(call_id, name, args) if first is None
-                                       else self._echo(call_id, name, args, first))
-            firsts.setdefault(key, task)
+            coro: Coroutine[Any, Any, Any] = (self._run(call_id, name, args) if first is None
+                                              else self._echo(call_id, name, args, first))
+            task = asyncio.create_task(coro)
+            if first is None:
+                firsts[key] = task
             self.running[call_id] = task
-            task.add_done_callback(lambda _t, cid=call_id: self.running.pop(cid, None))
+            task.add_done_callback(self._forget(call_id))
 
-    async def _echo(self, call_id: str, name: str, args: dict[str, Any], first: asyncio.Task) -> None:
+    def _forget(self, call_id: str) -> Callable[[asyncio.Task[Any]], None]:
+        def forget(_task: asyncio.Task[Any]) -> None:
+            self.running.pop(call_id, None)
+        return forget
+
+    async def _echo(self, call_id: str, name: str, args: dict[str, Any],
+                    first: asyncio.Task[dict[str, Any]]) -> None:
         try:
             response = await asyncio.shield(first)
         except asyncio.CancelledError:
-            if not first.cancelled() or asyncio.current_task().cancelling():
+            me = asyncio.current_task()
+            if not first.cancelled() or (me is not None and me.cancelling()):
                 raise
             await self._run(call_id, name, args)  # Gemini cancelled the first one only: run this one
             return

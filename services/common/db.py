@@ -17,6 +17,6 @@ async def create_pool(url: str, statement_cache_size: int = 100, min_size: int =
 async def ping(pool: asyncpg.Pool, timeout: float = 1.0) -> bool:
     try:
         async with pool.acquire(timeout=timeout) as conn:
-            return await conn.fetchval("SELECT 1", timeout=timeout) == 1
+            return bool(await conn.fetchval("SELECT 1", timeout=timeout) == 1)
     except (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError):
         return False

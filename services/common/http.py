@@ -30,7 +30,7 @@ class Readiness:
                 if inspect.isawaitable(value):
                     value = await asyncio.wait_for(value, 2.0)
                 results[name] = bool(value)
-            except Exception:  # a failing check means not ready, never a 500
+            except Exception:  # noqa: BLE001 - a failing check means not ready, never a 500
                 results[name] = False
         return results
 

@@ -19,6 +19,9 @@ from nats.errors import Error as NatsError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from fixline_proto import Event, encode, subjects
+from fixline_proto.base import tag_of
+
+from .bus_permissions import ROLES, subject_regex
 
 log = logging.getLogger("fixline.outbox")
 CHANNEL = "fixline_outbox"
@@ -27,8 +30,8 @@ BATCH = 200
 
 async def add(conn: asyncpg.Connection, event: Event) -> int:
     """Queue ``event``; call inside the transaction that writes the row it describes."""
-    tag = type(event).__struct_config__.tag
-    outbox_id = await conn.fetchval(
+    tag = tag_of(event)
+    outbox_id: int = await conn.fetchval(
         "INSERT INTO outbox (subject, payload, msg_id) VALUES ($1, $2, $3) RETURNING id",
         subjects.event(event.property_id, tag), encode(event), event.id,
     )
@@ -37,9 +40,13 @@ async def add(conn: asyncpg.Connection, event: Event) -> int:
 
 
 class OutboxRelay:
+    """Publishes pending rows; with ``role`` only the rows that role may publish (ingress and
+    tools share the table, and each may publish only its own event types)."""
+
     def __init__(self, pool: asyncpg.Pool, nc: NATS, registry: CollectorRegistry | None = None,
-                 poll_interval_s: float = 1.0) -> None:
+                 poll_interval_s: float = 1.0, role: str | None = None) -> None:
         self.pool = pool
+        self.subject_regex = subject_regex(ROLES[role].publish) if role else ".*"
         self.js = nc.jetstream(timeout=2.0)
         self.nc = nc
         self.poll_interval_s = poll_interval_s
@@ -58,7 +65,7 @@ class OutboxRelay:
                     backoff = 0.1
                     if sent == BATCH:
                         continue
-                except Exception as exc:  # the relay must outlive any single failure; rows wait
+                except Exception as exc:  # noqa: BLE001 - the relay must outlive any single failure; rows wait
                     log.warning("outbox relay pass failed; retrying", extra={"error": repr(exc), "retry_in_s": backoff})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
@@ -87,8 +94,8 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; return how many were published."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, payload, msg_id FROM outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", BATCH,
+                "SELECT id, subject, payload, msg_id FROM outbox WHERE published_at IS NULL AND subject ~ $2"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", BATCH, self.subject_regex,
             )
             if not rows:
                 self.backlog.set(0)

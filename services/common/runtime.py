@@ -24,12 +24,14 @@ from nats.aio.client import Client as NATS
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 from fixline_proto import encode, subjects
-from fixline_proto.commands import ServiceHeartbeat
+from fixline_proto.commands import HealthState, ServiceHeartbeat
 
 from . import bus, db
+from .bus_permissions import ROLES
 from .http import Readiness, add_health_routes
 from .logs import configure_logging
 from .settings import Settings
+from .tasks import TaskSet
 
 log = logging.getLogger("fixline.runtime")
 HEARTBEAT_INTERVAL_S = 5.0
@@ -53,6 +55,7 @@ class Runtime:
     registry: CollectorRegistry = field(default_factory=lambda: _registry_with_process_metrics())
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: TaskSet = field(default_factory=lambda: TaskSet("runtime"))  # cancelled after drain
     nc: NATS | None = None
     pool: asyncpg.Pool | None = None
     port: int = 0
@@ -75,35 +78,43 @@ async def serve(service: Service, settings: Settings | None = None, *,
     add_health_routes(rt.web, rt.readiness, rt.registry)
     service.runtime = rt
     service.setup(rt)
-    runner = web.AppRunner(rt.web, access_log=None, shutdown_timeout=5.0)
+    # lingering_time=0: once answered, a request whose body was not read (refused, timed out)
+    # closes its connection at once instead of reading a slow sender's rest for 10 s.
+    runner = web.AppRunner(rt.web, access_log=None, shutdown_timeout=5.0, lingering_time=0.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     rt.port = runner.addresses[0][1]
     log.info("listening", extra={"url": f"http://{settings.http_host}:{rt.port}", "settings": settings.public_view()})
     try:
-        await _connect(service, rt)
+        nc = await _connect(service, rt)
         await service.start(rt)
-        await rt.nc.flush()  # subscriptions are registered on the server before we say "started"
-        heartbeat = asyncio.create_task(_heartbeat(service, rt))
+        await nc.flush()  # subscriptions are registered on the server before we say "started"
+        rt.tasks.spawn(_heartbeat(service, rt), name="heartbeat")
         if started:
             started.set()
         await rt.stopping.wait()
-        await _drain(service, rt, heartbeat)
-    finally:
+        await _drain(service, rt)
+    finally:  # also when cancelled before draining: nothing is left open
+        await rt.tasks.close()
+        await _close_nats(rt)
         if rt.pool:
             await rt.pool.close()
         await runner.cleanup()
         log.info("stopped")
 
 
-async def _connect(service: Service, rt: Runtime) -> None:
-    rt.nc = await bus.connect(rt.settings.nats_url, name=f"{service.name}:{rt.instance}")
+async def _connect(service: Service, rt: Runtime) -> NATS:
+    identity = bus.BusIdentity(service.name, rt.settings.nats_credentials_dir, rt.settings.nats_ca_file)
+    rt.nc = nc = await bus.connect(rt.settings.nats_url, f"{service.name}:{rt.instance}", identity)
     rt.readiness.add("nats", lambda: rt.nc is not None and rt.nc.is_connected)
-    await bus.ensure_streams(rt.nc)
+    role = ROLES.get(service.name)
+    await bus.ensure_streams(rt.nc, manage=role is None or role.manages_streams,
+                             replicas=rt.settings.nats_stream_replicas)
     if service.needs_database:
         rt.pool = await _create_pool(rt.settings)
         rt.readiness.add("database", lambda: db.ping(rt.pool))
+    return nc
 
 
 async def _create_pool(settings: Settings) -> asyncpg.Pool:
@@ -117,16 +128,16 @@ async def _create_pool(settings: Settings) -> asyncpg.Pool:
             delay = min(delay * 2, 2.0)
 
 
-async def _drain(service: Service, rt: Runtime, heartbeat: asyncio.Task) -> None:
+async def _drain(service: Service, rt: Runtime) -> None:
     log.info("draining", extra={"deadline_s": rt.settings.drain_timeout_s})
     rt.readiness.draining = True
     try:
         await asyncio.wait_for(service.drain(rt), rt.settings.drain_timeout_s)
     except TimeoutError:
         log.warning("drain deadline reached; stopping with work in flight")
-    heartbeat.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await heartbeat
+
+
+async def _close_nats(rt: Runtime) -> None:
     if rt.nc and not rt.nc.is_closed:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(rt.nc.drain(), 10)
@@ -135,7 +146,7 @@ async def _drain(service: Service, rt: Runtime, heartbeat: asyncio.Task) -> None
 async def _heartbeat(service: Service, rt: Runtime) -> None:
     while True:
         checks = await rt.readiness.report()
-        state = "draining" if rt.readiness.draining else ("ready" if all(checks.values()) else "not_ready")
+        state: HealthState = "draining" if rt.readiness.draining else ("ready" if all(checks.values()) else "not_ready")
         beat = ServiceHeartbeat(service=service.name, instance=rt.instance, state=state, ts=time.time())
         if rt.nc and rt.nc.is_connected:
             with contextlib.suppress(Exception):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
+from typing import Any, cast
 
 DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 8083, "outreach": 8084}
 
@@ -18,7 +20,7 @@ _NORMALISE = {"public_base_url": lambda v: v.rstrip("/"), "log_level": str.upper
 _EMPTY_MEANS_DEFAULT = {"overflow_message"}  # other strings: set-but-empty means "off"/"none"
 
 
-def _read_number(name: str, kind: type, default: float) -> float:
+def _read_number(name: str, kind: Callable[[str], float], default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -28,10 +30,10 @@ def _read_number(name: str, kind: type, default: float) -> float:
         raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
 
 
-def _read(f: Field) -> object:
+def _read(f: Field[Any]) -> Any:
     name = f.name.upper()
     if f.type in ("int", "float"):
-        return _read_number(name, int if f.type == "int" else float, f.default)
+        return _read_number(name, int if f.type == "int" else float, cast(float, f.default))
     raw = os.environ.get(name)
     if raw is None or (raw == "" and f.name in _EMPTY_MEANS_DEFAULT):
         return f.default
@@ -55,6 +57,9 @@ class Settings:
     http_port: int = 0
     log_level: str = "INFO"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_credentials_dir: str = ""           # holds <service>.nk (NKey seed); "" = anonymous (refused by a secured bus)
+    nats_ca_file: str = ""                   # CA of a tls:// NATS server, optional
+    nats_stream_replicas: int = 1            # JetStream copies of EVENTS/CALLS (3 on a cluster); never lowered
     database_url: str = ""
     db_statement_cache_size: int = 100       # 0 behind a transaction pooler (PgBouncer, Supavisor)
     public_base_url: str = "http://127.0.0.1:8080"
@@ -98,6 +103,10 @@ class Settings:
     dialer_consumer: str = "ingress-dialer"  # durable JetStream consumer on calls.dial
     stream_end_consumer: str = "ingress-stream-end"  # durable consumer on call.outcome / call.stream.changed
     stream_end_grace_s: float = 15.0         # after the media stream ended, how long a status callback may take
+    dial_allowed_prefixes: str = "+1"        # comma-separated E.164 prefixes outbound calls may go to
+    dial_blocked_prefixes: str = "+1900,+1976,+449,+4487,+4470,+44118,+979,+870,+881,+882,+883"  # premium-rate
+    webhook_body_timeout_s: float = 10.0     # a webhook body must arrive within this (slow senders get 408)
+    webhook_max_unverified_per_source: int = 32  # requests per peer address still sending their body
     # notifier (SSE + dashboard)
     dashboard_tokens: str = field(default="", repr=False)  # "tokenA=p1,p2;tokenB=p3": per-property tokens
     dashboard_session_ttl_s: float = 12 * 3600.0
@@ -109,6 +118,8 @@ class Settings:
     sse_send_timeout_s: float = 10.0
     sse_max_clients: int = 5000
     # bridge
+    media_start_timeout_s: float = 5.0       # an upgraded media stream must send a valid start within this
+    media_max_pending: int = 100             # upgraded streams waiting for start; the oldest is closed beyond
     bridge_inbound_rate: int = 16000         # 16000 (FIR upsampled) | 8000 (pass-through, Gemini resamples)
     gemini_live_api_version: str = ""        # "" = GEMINI_API_VERSION; e.g. v1beta for Live only
     gemini_ping_interval_s: float = 20.0     # websockets keepalive; 0 = off
@@ -121,16 +132,17 @@ class Settings:
     gemini_reconnect_attempts: int = 4
     bridge_tool_timeout_s: float = 8.0
     playback_lead_ms: float = 300.0          # most agent audio Twilio may hold ahead of playback
-    playback_jitter_ms: float = 100.0        # start-of-turn buffer against Gemini's bursts
+    playback_jitter_ms: float = 0.0          # start-of-turn buffer's floor; it grows only on measured underruns
+    playback_jitter_max_ms: float = 100.0    # ceiling of the adaptive start-of-turn buffer (the old fixed size)
     playback_mark_ms: float = 200.0          # agent audio between marks; 0 = a mark after every batch
-    bridge_inbound_batch_ms: int = 40        # caller audio per Gemini message: 20..100, a multiple of 20
+    bridge_inbound_batch_ms: int = 20        # caller audio per Gemini message: 20 (every frame)..100, ×20
     fallback_transfer_number: str = ""       # a human to transfer to (transfer_to_human, Gemini failure)
     # outreach (DBOS workflows)
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
     outreach_vendors: int = 2                # vendors phoned at once per incident (best rated first)
     outreach_landlord_attempts: int = 2      # calls to the owner without a decision before escalating
     outreach_retry_delay_s: float = 600.0    # wait before calling an unanswered owner again
-    outreach_max_vendors: int = 4            # vendors of the trade tried in all (no answer/decline -> next), then escalate
+    outreach_max_vendors: int = 4            # vendors tried in all (no answer/decline -> next), then escalate
     outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
     outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request
@@ -147,7 +159,7 @@ class Settings:
         values = {f.name: _read(f) for f in fields(cls) if f.name not in _NOT_FROM_ENV}
         port = _read_number("HTTP_PORT", int, DEFAULT_PORTS.get(service, 0))
         port = _read_number(f"{service.upper()}_PORT", int, port)
-        return cls(service=service, http_port=port, **values)
+        return cls(service=service, http_port=int(port), **values)
 
     def secret_values(self) -> list[str]:
         values = [getattr(self, name) for name in SECRET_SETTINGS if getattr(self, name)]

@@ -11,6 +11,10 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SLOT = timedelta(minutes=30)  # bookings start on the hour or the half hour
 
 
+def _clock(value: time | str) -> time:
+    return value if isinstance(value, time) else time.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class WorkHours:
     start: time = time(8)
@@ -19,8 +23,7 @@ class WorkHours:
 
     @classmethod
     def of(cls, start: time | str, end: time | str, days: list[int] | None = None) -> "WorkHours":
-        parse = (lambda t: t if isinstance(t, time) else time.fromisoformat(t))
-        return cls(parse(start), parse(end), frozenset(days) if days else frozenset(range(1, 8)))
+        return cls(_clock(start), _clock(end), frozenset(days) if days else frozenset(range(1, 8)))
 
     def describe(self, timezone: str) -> str:
         days = "every day" if len(self.days) == 7 else ", ".join(DAY_NAMES[d - 1] for d in sorted(self.days))

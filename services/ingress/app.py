@@ -13,6 +13,7 @@ from services.common.settings import Settings
 
 from .admission import Admission
 from .capacity import BridgeCapacityTable
+from .dial_policy import DialPolicy
 from .dialer import Dialer, stop_and_wait
 from .metrics import IngressMetrics
 from .signature import WebhookVerifier
@@ -40,6 +41,9 @@ def check_settings(settings: Settings) -> None:
         raise ValueError(f"OVERFLOW_MODE must be one of {OVERFLOW_MODES}, not {settings.overflow_mode!r}")
     if settings.overflow_mode == "dial" and not settings.overflow_dial_number:
         raise ValueError("OVERFLOW_MODE=dial needs OVERFLOW_DIAL_NUMBER")
+    policy = DialPolicy.from_settings(settings.dial_allowed_prefixes, settings.dial_blocked_prefixes)
+    if settings.overflow_dial_number and (refusal := policy.refusal(settings.overflow_dial_number)):
+        raise ValueError(f"OVERFLOW_DIAL_NUMBER fails the dial policy: {refusal}")
     if "?" in media_stream_url(settings):
         raise ValueError("MEDIA_STREAM_URL must not have a query string (Twilio drops it; use <Parameter>s)")
 
@@ -64,7 +68,8 @@ class IngressService:
         self.capacity = BridgeCapacityTable(s.bridge_capacity_ttl_s)
         self.admission = Admission(self.capacity, s.admission_reservation_ttl_s)
         self.webhooks = Webhooks(WebhookVerifier(s.twilio_auth_token, s.public_base_url), self.admission,
-                                 self.metrics)
+                                 self.metrics, body_timeout_s=s.webhook_body_timeout_s,
+                                 max_unverified_per_source=s.webhook_max_unverified_per_source)
         self.webhooks.routes(rt.web)
         if not s.twilio_auth_token:
             log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
@@ -77,10 +82,11 @@ class IngressService:
             overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number), self.metrics)
         self.webhooks.attach(rt.pool, voice)
         await self.capacity.subscribe(rt.nc)
-        self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s)
+        self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
+                                  role=self.name)
         self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
         self.stream_end = StreamEndWatcher(rt.pool, rt.nc.jetstream(), s.stream_end_consumer, s.stream_end_grace_s)
-        self._tasks.append(asyncio.create_task(self.stream_end.run(), name="stream-end"))
+        self._tasks.append(rt.tasks.spawn(self.stream_end.run(), name="stream-end"))
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)

@@ -37,12 +37,3 @@ def transition(current: str, last_sequence: int, incoming: str, sequence: int | 
         return Transition(sequence is not None, None)
     return Transition(True, incoming)
 
-
-def parse_sequence(raw: str | None) -> int | None:
-    """``SequenceNumber`` as an int; absent (e.g. number-level callbacks) → None; garbage → ValueError."""
-    if raw is None or raw == "":
-        return None
-    value = int(raw)
-    if value < 0:
-        raise ValueError("negative SequenceNumber")
-    return value

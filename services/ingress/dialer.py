@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from urllib.parse import urlencode
 
 import aiohttp
@@ -34,10 +33,10 @@ from services.common.settings import Settings
 
 from . import calls_repo
 from .admission import Admission
+from .dial_policy import DialPolicy
 from .metrics import IngressMetrics
 
 log = logging.getLogger("fixline.ingress.dialer")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ACK_WAIT_S = 60.0
 BATCH = 10
@@ -51,6 +50,7 @@ class Dialer:
         self.settings = settings
         self.admission = admission
         self.metrics = metrics
+        self.policy = DialPolicy.from_settings(settings.dial_allowed_prefixes, settings.dial_blocked_prefixes)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -72,7 +72,7 @@ class Dialer:
                 msgs = await sub.fetch(BATCH, timeout=1.0)
             except (NatsTimeoutError, asyncio.TimeoutError):
                 continue
-            except Exception as exc:  # NATS reconnecting etc.: keep the consumer alive
+            except Exception as exc:  # noqa: BLE001 - NATS reconnecting etc.: keep the consumer alive
                 log.warning("dial fetch failed; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(1.0)
                 continue
@@ -106,6 +106,9 @@ class Dialer:
         call = await self._claim(command)
         if isinstance(call, str):
             return call
+        if (refusal := self.policy.refusal(call["to_number"])) is not None:  # a row written by other means
+            await self._fail(call, "failed", f"refused by the dial policy: {refusal}")
+            return "rejected"
         try:
             created = await self.client.calls.create_async(**self._create_args(call))
         except TwilioRestException as exc:
@@ -135,8 +138,8 @@ class Dialer:
             return claimed if claimed is not None else "duplicate"
 
     async def _invalid(self, conn: asyncpg.Connection, command: DialCall) -> str | None:
-        if not E164.match(command.to_number):
-            return f"to_number {command.to_number!r} is not E.164"
+        if (refusal := self.policy.refusal(command.to_number)) is not None:
+            return f"to_number refused by the dial policy: {refusal}"
         if await calls_repo.caller_id_for_property(conn, command.property_id) is None:
             return f"property {command.property_id!r} is unknown or has no phone number"
         if command.vendor_id and not await calls_repo.vendor_exists(conn, command.vendor_id):

@@ -26,12 +26,10 @@ class WebhookVerifier:
     def url_for(self, request: web.Request) -> str:
         return self._base + request.raw_path
 
-    async def verified_form(self, request: web.Request) -> MultiDictProxy[str]:
-        """Return the POST form if the signature matches; raise ``SignatureError`` otherwise."""
+    def verify(self, request: web.Request, form: MultiDictProxy[str]) -> None:
+        """Raise ``SignatureError`` unless the signature matches the URL and this form."""
         signature = request.headers.get(HEADER, "")
         if not signature or self._validator is None:
             raise SignatureError("missing signature" if self._validator else "TWILIO_AUTH_TOKEN is not set")
-        form = await request.post()
         if not self._validator.validate(self.url_for(request), form, signature):
             raise SignatureError("signature mismatch")
-        return form

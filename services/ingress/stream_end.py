@@ -78,7 +78,7 @@ class StreamEndWatcher:
                     msgs = await sub.fetch(50, timeout=1.0)
                 except (NatsTimeoutError, asyncio.TimeoutError):
                     continue
-                except Exception as exc:  # NATS reconnecting: keep watching
+                except Exception as exc:  # noqa: BLE001 - NATS reconnecting: keep watching
                     log.warning("fetch failed; retrying", extra={"error": str(exc)})
                     await asyncio.sleep(1.0)
                     continue

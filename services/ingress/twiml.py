@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
+from services.common.media_token import TOKEN_PARAMETER
 from services.common.stream_parameters import split_parameter
 
 VOICE = "Polly.Joanna"
@@ -17,26 +18,17 @@ CALL_OVER_MESSAGE = "Sorry, this call can no longer be connected. Goodbye."
 
 @dataclass(frozen=True)
 class StreamTarget:
-    """What the bridge needs to pick up the call (sent as ``<Parameter>``s)."""
+    """Where and how the bridge picks up the call. The signed ``token`` carries the whole call
+    context (``services.common.media_token``); ``call_id`` is informational only (the bridge
+    ignores every parameter but the token)."""
 
     url: str
     status_callback: str
     call_id: str
-    call_type: str
-    property_id: str
-    incident_id: str
     token: str
-    answered_by: str = ""
-    context: tuple[tuple[str, str], ...] = ()  # optional call context for the agent's prompt
 
     def parameters(self) -> dict[str, str]:
-        params = {"call_id": self.call_id, "call_type": self.call_type, "property_id": self.property_id,
-                  "incident_id": self.incident_id, "token": self.token}
-        if self.answered_by:
-            params["answered_by"] = self.answered_by
-        for name, value in self.context:
-            params.update(split_parameter(name, value))
-        return params
+        return {"call_id": self.call_id, **dict(split_parameter(TOKEN_PARAMETER, self.token))}
 
 
 def connect_stream(target: StreamTarget) -> str:

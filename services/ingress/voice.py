@@ -1,7 +1,9 @@
 """The voice webhook: who is calling which property, admit or refuse, record, answer TwiML.
 
 Idempotent on CallSid (Twilio retries webhooks): a retry finds the recorded call and gets
-the same decision again (a fresh media token, never a second admission or CallStarted).
+the same decision again (a fresh media token, never a second admission or CallStarted) —
+until the call's media stream has started: from then on a replay gets no token at all.
+The token carries the whole call context (``services.common.media_token``).
 Outbound calls placed by the dialer arrive with ``?call_id=`` in the (signed) URL; their
 persona, property and incident come from the call record.
 """
@@ -90,12 +92,20 @@ class VoiceHandler:
 
     async def _existing(self, conn: asyncpg.Connection, call: asyncpg.Record,
                         req: VoiceRequest) -> tuple[str, str]:
+        if call["twilio_call_sid"] not in (None, req.sid):
+            log.warning("voice webhook CallSid differs from the call's; refused", extra={"call_id": call["id"]})
+            return twiml.say_and_hang_up(twiml.CALL_OVER_MESSAGE), "sid_mismatch"
         if call["twilio_call_sid"] is None or req.answered_by:
             call = await calls_repo.bind_sid(conn, call["id"], req.sid, req.answered_by)
         if call["admission"] == "overflow":
             return self._overflow(call), "overflow"
         if call["ended_at"] is not None:
             return twiml.say_and_hang_up(twiml.CALL_OVER_MESSAGE), "call_over"
+        if _stream_began(call):
+            # Twilio only retries a webhook whose answer it never got, so its stream cannot have
+            # started: this is a replay. No second token for a call that already has a stream.
+            log.warning("voice webhook replayed after the stream started; no token", extra={"call_id": call["id"]})
+            return twiml.say_and_hang_up(twiml.CALL_OVER_MESSAGE), "already_streaming"
         if call["admission"] == "admitted":
             return await self._connect(conn, call), "retry"
         return await self._record(conn, call, await self.admission.decide(conn))
@@ -120,23 +130,26 @@ class VoiceHandler:
         return twiml.overflow(c.overflow_mode, c.overflow_message, c.overflow_dial_number)
 
     async def _connect(self, conn: asyncpg.Connection, call: asyncpg.Record) -> str:
-        claims = media_token.MediaClaims(call_id=call["id"], call_type=call["call_type"],
-                                         property_id=call["property_id"], incident_id=call["incident_id"] or "")
-        token = media_token.issue(self.config.token_secret, claims, self.config.token_ttl_s)
+        token = media_token.issue(self.config.token_secret, await _claims(conn, call), self.config.token_ttl_s)
         return twiml.connect_stream(twiml.StreamTarget(
             url=self.config.media_url,
             status_callback=f"{self.config.stream_status_url}?{urlencode({'call_id': call['id']})}",
-            call_id=call["id"], call_type=call["call_type"], property_id=call["property_id"],
-            incident_id=call["incident_id"] or "", token=token, answered_by=call["answered_by"] or "",
-            context=await _call_context(conn, call)))
+            call_id=call["id"], token=token))
 
 
-async def _call_context(conn: asyncpg.Connection, call: asyncpg.Record) -> tuple[tuple[str, str], ...]:
-    """What the agent should know about the other party and the place (bridge ``<Parameter>``s)."""
+def _stream_began(call: asyncpg.Record) -> bool:
+    return any(call[c] is not None for c in ("stream_started_at", "stream_stopped_at", "stream_error"))
+
+
+async def _claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token.MediaClaims:
+    """The whole call context for the bridge, from the call record (the token is its only source)."""
     place = await calls_repo.property_summary(conn, call["property_id"])
-    caller_phone = call["from_number"] if call["direction"] == "inbound" else call["to_number"]
-    return (("caller_phone", caller_phone), ("direction", call["direction"]),
-            ("vendor_id", call["vendor_id"] or ""), ("briefing", call["briefing"] or ""),
-            ("property_name", place["name"] if place else ""), ("property_address", place["address"] if place else ""),
-            ("property_timezone", place["timezone"] if place else ""),
-            ("callback_number", call["from_number"] if call["direction"] == "outbound" else ""))
+    return media_token.MediaClaims(
+        call_id=call["id"], call_sid=call["twilio_call_sid"], call_type=call["call_type"],
+        property_id=call["property_id"], incident_id=call["incident_id"] or "", direction=call["direction"],
+        from_number=call["from_number"], to_number=call["to_number"], vendor_id=call["vendor_id"] or "",
+        landlord_id=call["landlord_id"] or "", briefing=call["briefing"] or "",
+        answered_by=call["answered_by"] or "", property_name=(place["name"] or "")[:200] if place else "",
+        property_address=(place["address"] or "")[:500] if place else "",
+        property_timezone=(place["timezone"] or "") if place else "",
+        callback_number=call["from_number"] if call["direction"] == "outbound" else "")

@@ -1,7 +1,10 @@
 """aiohttp routes: POST /twilio/voice, /twilio/status, /twilio/stream-status.
 
-Every route checks ``X-Twilio-Signature`` first (403, nothing read from or written to the
-database otherwise), then the fields it needs (400 with the missing field named).
+Before a route's handler runs: at most ``WEBHOOK_MAX_UNVERIFIED_PER_SOURCE`` requests per
+peer may be sending their body (429 beyond), the body must arrive within
+``WEBHOOK_BODY_TIMEOUT_S`` (408), ``X-Twilio-Signature`` must match (403, nothing read from
+or written to the database otherwise), and every field must pass ``fields`` (400 naming
+the field and the rule). Client faults are logged once, without a traceback.
 """
 
 from __future__ import annotations
@@ -11,46 +14,32 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
-from multidict import MultiDictProxy
 
-from . import call_status
+from . import fields
 from .admission import Admission
-from .callbacks import STREAM_EVENTS, StatusCallback, StreamCallback, on_call_status, on_stream_status
+from .callbacks import on_call_status, on_stream_status
+from .fields import BadWebhook
+from .guards import ClientFault, SourceLimiter, fault_response, read_form
 from .metrics import IngressMetrics
 from .signature import SignatureError, WebhookVerifier
-from .voice import VoiceHandler, VoiceRequest
+from .voice import VoiceHandler
 
 log = logging.getLogger("fixline.ingress.webhooks")
 XML = "text/xml"
-Form = MultiDictProxy[str]
-
-
-class BadWebhook(ValueError):
-    """A signed request without the fields Twilio always sends."""
-
-
-def _required(form: Form, *names: str) -> list[str]:
-    values = []
-    for name in names:
-        value = form.get(name)
-        if not isinstance(value, str) or not value:
-            raise BadWebhook(f"missing {name}")
-        values.append(value)
-    return values
-
-
-def _optional(form: Form, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) and value else None
+Form = fields.Fields
+Handler = Callable[[web.Request, Form], Awaitable[tuple[web.Response, str]]]
 
 
 class Webhooks:
     """Routes are registered in ``setup``; ``attach`` hands over the pool once it exists."""
 
-    def __init__(self, verifier: WebhookVerifier, admission: Admission, metrics: IngressMetrics) -> None:
+    def __init__(self, verifier: WebhookVerifier, admission: Admission, metrics: IngressMetrics, *,
+                 body_timeout_s: float = 10.0, max_unverified_per_source: int = 32) -> None:
         self.verifier = verifier
         self.admission = admission
         self.metrics = metrics
+        self.body_timeout_s = body_timeout_s
+        self.sources = SourceLimiter(max_unverified_per_source)
         self.pool: asyncpg.Pool | None = None
         self.voice: VoiceHandler | None = None
 
@@ -62,51 +51,50 @@ class Webhooks:
         app.router.add_post("/twilio/status", self._guard("status", self._status))
         app.router.add_post("/twilio/stream-status", self._guard("stream_status", self._stream_status))
 
-    def _guard(self, route: str, handler: Callable[[web.Request, Form], Awaitable[tuple[web.Response, str]]]):
+    def _guard(self, route: str, handler: Handler):
         async def guarded(request: web.Request) -> web.Response:
             if self.pool is None:
                 return web.Response(status=503, text="starting")
             try:
-                form = await self.verifier.verified_form(request)
+                form = await self._verified_form(request, route)
+                response, outcome = await handler(request, form)
+            except ClientFault as fault:
+                self.metrics.webhooks.labels(route, fault.outcome).inc()
+                if fault.outcome != "too_many":  # logged once per episode by the limiter
+                    log.warning("webhook dropped: client fault", extra={"route": route, "reason": fault.reason})
+                return fault_response(fault)
             except SignatureError as exc:
                 self.metrics.signature_failures.labels(route).inc()
                 self.metrics.webhooks.labels(route, "forbidden").inc()
                 log.warning("webhook refused", extra={"route": route, "reason": str(exc)})
                 return web.Response(status=403, text="forbidden")
-            try:
-                response, outcome = await handler(request, form)
             except BadWebhook as exc:
                 self.metrics.webhooks.labels(route, "bad_request").inc()
+                log.warning("webhook refused: bad request", extra={"route": route, "reason": str(exc)})
                 return web.Response(status=400, text=str(exc))
             self.metrics.webhooks.labels(route, outcome).inc()
             return response
         return guarded
 
+    async def _verified_form(self, request: web.Request, route: str) -> Form:
+        source = request.remote or "unknown"
+        if not self.sources.acquire(source):
+            raise ClientFault(429, "too_many", "too many unverified requests from this address")
+        try:
+            form = await read_form(request, self.body_timeout_s)
+        finally:
+            self.sources.release(source)
+        self.verifier.verify(request, form)
+        return form
+
     async def _voice(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
-        sid, from_number, to_number = _required(form, "CallSid", "From", "To")
-        req = VoiceRequest(sid=sid, from_number=from_number, to_number=to_number,
-                           status=_optional(form, "CallStatus") or "", answered_by=_optional(form, "AnsweredBy"),
-                           call_id=request.query.get("call_id") or None)
-        body, outcome = await self.voice.answer(req)
+        body, outcome = await self.voice.answer(fields.voice_request(form, request.query))
         return web.Response(text=body, content_type=XML), outcome
 
     async def _status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
-        sid, status = _required(form, "CallSid", "CallStatus")
-        try:
-            sequence = call_status.parse_sequence(_optional(form, "SequenceNumber"))
-            duration = float(_optional(form, "CallDuration") or 0)
-        except ValueError as exc:
-            raise BadWebhook(f"bad SequenceNumber or CallDuration: {exc}") from None
-        cb = StatusCallback(sid=sid, status=status, sequence=sequence, answered_by=_optional(form, "AnsweredBy"),
-                            duration_s=duration, call_id=request.query.get("call_id") or None)
-        outcome = await on_call_status(self.pool, cb, self.admission.now())
-        return web.Response(status=204), outcome
+        cb = fields.status_callback(form, request.query)
+        return web.Response(status=204), await on_call_status(self.pool, cb, self.admission.now())
 
     async def _stream_status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
-        sid, stream_event = _required(form, "CallSid", "StreamEvent")
-        if stream_event not in STREAM_EVENTS:
-            raise BadWebhook(f"unknown StreamEvent {stream_event!r}")
-        cb = StreamCallback(sid=sid, stream_event=stream_event, stream_sid=_optional(form, "StreamSid") or "",
-                            error=_optional(form, "StreamError") or "", call_id=request.query.get("call_id") or None)
-        outcome = await on_stream_status(self.pool, cb, self.admission.now())
-        return web.Response(status=204), outcome
+        cb = fields.stream_callback(form, request.query)
+        return web.Response(status=204), await on_stream_status(self.pool, cb, self.admission.now())

@@ -6,6 +6,7 @@ import logging
 
 import msgspec
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from fixline_proto import subjects
 from fixline_proto.codec import ENCODER
@@ -22,6 +23,7 @@ from .hub import Hub
 from .metrics import NotifierMetrics
 from .pages import Pages
 from .snapshots import SnapshotBuilder
+from .web_security import add_security_headers, same_origin_writes
 
 log = logging.getLogger("fixline.notifier")
 _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
@@ -29,21 +31,25 @@ _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 class NotifierService:
     name = "notifier"
+    runtime: Runtime  # set by serve()
+    hub: Hub  # these three from setup()
+    endpoint: EventsEndpoint
+    metrics: NotifierMetrics
     needs_database = True   # read-only: property names/time zones and vendor names
 
     def __init__(self) -> None:
-        self.hub: Hub | None = None
         self.health = HealthBoard()
         self.directory = Directory()
-        self.endpoint: EventsEndpoint | None = None
-        self._health_sub = None
+        self._health_sub: Subscription | None = None
 
     def setup(self, rt: Runtime) -> None:
         settings = rt.settings
         tokens = TokenTable(settings.dashboard_token, settings.dashboard_tokens)
         if not tokens:
             log.warning("no DASHBOARD_TOKEN / DASHBOARD_TOKENS set: every dashboard request gets 401")
-        metrics = NotifierMetrics(rt.registry)
+        self.metrics = metrics = NotifierMetrics(rt.registry)
+        rt.web.on_response_prepare.append(add_security_headers)
+        rt.web.middlewares.append(same_origin_writes(metrics.http_refused))
         self.hub = Hub(settings.notifier_stream, settings.notifier_subject_prefix, metrics, settings.sse_heartbeat_s)
         snapshots = SnapshotBuilder(self.hub.state, self.directory, self.health)
         options = StreamOptions(
@@ -57,6 +63,7 @@ class NotifierService:
         rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
+        assert rt.nc is not None  # serve() connects before start()
         self.endpoint.nc = rt.nc
         await self.directory.load(rt.pool)
         self.directory.start_refreshing(rt.pool)
@@ -73,6 +80,7 @@ class NotifierService:
         try:
             beat = _HEARTBEAT_DECODER.decode(msg.data)
         except msgspec.DecodeError:
+            self.metrics.heartbeats_rejected.inc()
             return
         self.health.record(beat)
         data = sse.frame(ENCODER.encode(beat), event="service.heartbeat")

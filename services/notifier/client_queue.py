@@ -26,9 +26,9 @@ class ClientQueue:
         if maxsize < 1:
             raise ValueError("queue size must be at least 1")
         self.maxsize = maxsize
-        self._items: deque[Frame | tuple] = deque()
+        self._items: deque[Frame | tuple[str, Hashable]] = deque()  # a frame, or ("coalesced", key)
         self._latest: dict[Hashable, Frame] = {}
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)

@@ -7,10 +7,11 @@ carry only ids; the page needs each property's time zone to show local times.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
+
+from services.common.tasks import cancel_and_wait
 
 from .views import PropertyInfo, VendorInfo
 
@@ -22,7 +23,7 @@ class Directory:
     def __init__(self) -> None:
         self.properties: dict[str, PropertyInfo] = {}
         self.vendors: dict[str, VendorInfo] = {}
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def property(self, property_id: str) -> PropertyInfo:
         return self.properties.get(property_id) or PropertyInfo(id=property_id, name=property_id)
@@ -39,10 +40,7 @@ class Directory:
         self._task = asyncio.create_task(self._refresh(pool), name="notifier-directory")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _refresh(self, pool: asyncpg.Pool) -> None:
         while True:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import msgspec
 from aiohttp import web
 from nats.aio.client import Client as NATS
+from nats.js.client import JetStreamContext
 
 from . import sse
 from .auth import TokenTable, Viewer, authenticate
@@ -48,6 +49,11 @@ class EventsEndpoint:
         self.options, self.metrics = options, metrics
         self.nc: NATS | None = None
 
+    def _js(self) -> JetStreamContext:
+        if self.nc is None:
+            raise RuntimeError("the events endpoint serves only once the service has started")
+        return self.nc.jetstream()
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         viewer = authenticate(request, self.tokens)
         if viewer is None:
@@ -61,7 +67,7 @@ class EventsEndpoint:
         try:
             await asyncio.wait_for(self.hub.caught_up.wait(), CATCH_UP_WAIT_S)
             plan = None if resume_after is None else await plan_resume(
-                self.nc.jetstream(), self.options.stream, resume_after)
+                self._js(), self.options.stream, resume_after)
         except (TimeoutError, OSError, asyncio.TimeoutError) as exc:
             log.warning("events not available", extra={"error": str(exc)})
             return self._refuse("unavailable", 503, "the event stream is not available yet", {"Retry-After": "2"})
@@ -92,7 +98,7 @@ class EventsEndpoint:
         """Register with the hub and send the snapshot (fresh or reset) or the replay."""
         self.hub.register(client)          # from here on, live frames queue up for this client
         through = self.hub.seq             # ... every one of them after `through`
-        if plan is not None and plan.replay:
+        if plan is not None and plan.replay and resume_after is not None:  # a plan is made only for a resume
             client.after = max(through, resume_after)
             await self._replay(response, client, resume_after, through)
             return
@@ -106,10 +112,10 @@ class EventsEndpoint:
         await self._write(response, client, sse.frame(snapshot, event="snapshot", seq=through))
 
     async def _replay(self, response: web.StreamResponse, client: SseClient, after: int, through: int) -> None:
-        stream = replay(self.nc.jetstream(), self.options.stream, self.options.subject_prefix,
+        stream = replay(self._js(), self.options.stream, self.options.subject_prefix,
                         client.viewer, after, through)
-        async for seq, event, raw in stream:
-            await self._write(response, client, event_frame(event, seq, raw).data)
+        async for seq, event in stream:
+            await self._write(response, client, event_frame(event, seq).data)
             self.metrics.replayed.inc()
 
     async def _pump(self, response: web.StreamResponse, client: SseClient) -> None:

@@ -11,28 +11,33 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
+from nats.js.client import JetStreamContext
 
-from fixline_proto.base import Event
-from fixline_proto.codec import EVENT_DECODER, ENCODER
+from fixline_proto.base import Event, tag_of
+from fixline_proto.codec import ENCODER
+from services.common.tasks import cancel_and_wait
 
 from . import sse
 from .client_queue import Frame
 from .clients import SseClient
+from .event_gate import RejectedEvent, admit
 from .metrics import NotifierMetrics
 from .state import DashboardState
 
 log = logging.getLogger("fixline.notifier.hub")
 
 
-def event_frame(event: Event, seq: int, raw: bytes | None = None) -> Frame:
+def event_frame(event: Event, seq: int) -> Frame:
     """State events carry their sequence as the SSE id; partial transcripts are ephemeral:
-    no id (they are never replayed) and coalesced per call, speaker and turn."""
-    data = raw if raw is not None else ENCODER.encode(event)
-    name = event.__struct_config__.tag
+    no id (they are never replayed) and coalesced per call, speaker and turn.
+
+    Re-encoded from the decoded event, never the raw bytes: only the contract's fields
+    reach a browser."""
+    data = ENCODER.encode(event)
+    name = tag_of(event)
     if getattr(event, "final", True) is False:
         key = ("partial", event.call_id, event.role, event.turn)  # type: ignore[attr-defined]
         return Frame(sse.frame(data, event=name), seq=seq, coalesce_key=key)
@@ -42,15 +47,15 @@ def event_frame(event: Event, seq: int, raw: bytes | None = None) -> Frame:
 class Hub:
     def __init__(self, stream: str, subject_prefix: str, metrics: NotifierMetrics,
                  heartbeat_s: float = 15.0) -> None:
-        self.stream, self.subject = stream, f"{subject_prefix}.>"
+        self.stream, self.subject_prefix, self.subject = stream, subject_prefix, f"{subject_prefix}.>"
         self.heartbeat_s = heartbeat_s
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.state = DashboardState()
         self.clients: set[SseClient] = set()
         self.caught_up = asyncio.Event()
         self._metrics = metrics
         self._target = 0
-        self._sub = None
+        self._sub: JetStreamContext.PushSubscription | None = None
 
     @property
     def seq(self) -> int:
@@ -76,12 +81,11 @@ class Hub:
             self.broadcast(ping)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await cancel_and_wait(self._ticker)
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
-            except Exception as exc:  # closing anyway
+            except Exception as exc:  # noqa: BLE001 - closing anyway
                 log.debug("unsubscribe failed", extra={"error": str(exc)})
         for client in list(self.clients):
             client.drop("shutdown")
@@ -103,16 +107,17 @@ class Hub:
         meta = msg.metadata
         seq = meta.sequence.stream
         try:
-            event = EVENT_DECODER.decode(msg.data)
-        except msgspec.DecodeError as exc:
-            self.state.skip(seq)
-            self._metrics.events.labels("undecodable").inc()
-            log.warning("skipping a message that is not a known event",
-                        extra={"seq": seq, "subject": msg.subject, "error": str(exc)})
+            event = admit(msg.subject, msg.data, self.subject_prefix)
+        except RejectedEvent as exc:
+            self.state.skip(seq)     # never applied, never sent: only the sequence moves on
+            self._metrics.events.labels("rejected").inc()
+            self._metrics.events_rejected.labels(exc.reason).inc()
+            log.warning("dropping a stream message that is not a valid event on its own subject",
+                        extra={"seq": seq, "subject": msg.subject[:200], "reason": exc.reason, "error": str(exc)})
         else:
             self.state.apply(event, seq)
             self._metrics.events.labels("applied").inc()
-            frame = event_frame(event, seq, msg.data)
+            frame = event_frame(event, seq)
             for client in tuple(self.clients):
                 client.offer(frame, event.property_id)
         self._metrics.stream_seq.set(seq)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from fixline_proto.codec import ENCODER
 from .auth import SESSION_COOKIE, TokenTable, Viewer, authenticate
 from .health import HealthBoard
 from .snapshots import SnapshotBuilder
+from .web_security import is_https, navigation_is_cross_site
 
 STATIC_DIR = Path(__file__).with_name("static")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -37,10 +39,16 @@ class Pages:
         return web.FileResponse(STATIC_DIR / "index.html", headers=NO_STORE)
 
     async def login_get(self, request: web.Request) -> web.StreamResponse:
-        """``/login?token=…`` (the link ``make run`` prints) signs in and strips the token from the URL."""
+        """``/login?token=…`` (the link ``make run`` prints) signs in and strips the token from the URL.
+
+        Not when another site started the navigation: that would sign the victim in to
+        the attacker's session (login CSRF)."""
         token = request.query.get("token")
         if token is None:
             return _login_page(status=200)
+        if navigation_is_cross_site(request):
+            return _login_page(status=403, error="Sign-in links work only when opened directly: "
+                                                 "paste the link into the address bar, or enter the token.")
         return self._sign_in(request, token)
 
     async def login_post(self, request: web.Request) -> web.StreamResponse:
@@ -53,7 +61,7 @@ class Pages:
         response = _see_other("/")
         response.set_cookie(SESSION_COOKIE, self.tokens.issue_session(token, self.session_ttl_s),
                             max_age=int(self.session_ttl_s), httponly=True, samesite="Strict",
-                            secure=_is_https(request), path="/")
+                            secure=is_https(request), path="/")
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
@@ -84,12 +92,8 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={**NO_STORE, "Location": location})
 
 
-def _is_https(request: web.Request) -> bool:
-    return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-
-
 def _login_page(status: int, error: str = "") -> web.Response:
-    html = (STATIC_DIR / "login.html").read_text()
-    notice = f'<p class="login-error" role="alert">{error}</p>' if error else ""
-    return web.Response(text=html.replace("<!--ERROR-->", notice), status=status,
+    page = (STATIC_DIR / "login.html").read_text()
+    notice = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
+    return web.Response(text=page.replace("<!--ERROR-->", notice), status=status,
                         content_type="text/html", headers=NO_STORE)

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import msgspec
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from fixline_proto.base import Event
-from fixline_proto.codec import EVENT_DECODER
 
 from .auth import Viewer
+from .event_gate import RejectedEvent, admit
 
 REPLAY_MSG_TIMEOUT_S = 5.0
 _SUBJECT_UNSAFE = set(".*> \t")
@@ -51,8 +50,11 @@ def replay_filters(subject_prefix: str, viewer: Viewer) -> list[str]:
 
 
 async def replay(js: JetStreamContext, stream: str, subject_prefix: str, viewer: Viewer,
-                 after: int, through: int) -> AsyncIterator[tuple[int, Event, bytes]]:
-    """Yield ``(seq, event, raw)`` for the viewer's state events with after < seq <= through."""
+                 after: int, through: int) -> AsyncIterator[tuple[int, Event]]:
+    """Yield ``(seq, event)`` for the viewer's state events with after < seq <= through.
+
+    The same contract check as the live hub (which counts the rejects: counting here too
+    would count a message once per replaying client)."""
     if through <= after:
         return
     filters = replay_filters(subject_prefix, viewer)
@@ -61,24 +63,24 @@ async def replay(js: JetStreamContext, stream: str, subject_prefix: str, viewer:
     sub = await js.subscribe(filters[0], stream=stream, ordered_consumer=True, config=config)
     try:
         info = await sub.consumer_info()
-        if info.num_pending + (info.delivered.consumer_seq or 0) == 0:
+        if (info.num_pending or 0) + ((info.delivered.consumer_seq if info.delivered else None) or 0) == 0:
             return
         while True:
             msg = await sub.next_msg(timeout=REPLAY_MSG_TIMEOUT_S)
             seq = msg.metadata.sequence.stream
             if seq > through:
                 return
-            event = _decode(msg.data)
+            event = _admitted(msg.subject, msg.data, subject_prefix)
             if event is not None and viewer.may_see(event.property_id) and getattr(event, "final", True):
-                yield seq, event, msg.data
+                yield seq, event
             if seq == through or msg.metadata.num_pending == 0:
                 return
     finally:
         await sub.unsubscribe()
 
 
-def _decode(data: bytes) -> Event | None:
+def _admitted(subject: str, data: bytes, subject_prefix: str) -> Event | None:
     try:
-        return EVENT_DECODER.decode(data)
-    except msgspec.DecodeError:
+        return admit(subject, data, subject_prefix)
+    except RejectedEvent:
         return None

@@ -8,6 +8,9 @@ transcripts up to a cap per call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from fixline_proto import events as ev
 from fixline_proto.base import Event
 
@@ -17,6 +20,7 @@ CLOSED_STATUSES = frozenset({"resolved", "cancelled"})
 MAX_CLOSED_INCIDENTS_PER_PROPERTY = 100
 MAX_ENDED_CALLS_PER_PROPERTY = 50
 MAX_TURNS_PER_CALL = 400
+NEVER = datetime.min.replace(tzinfo=UTC)  # sorts first: a record without a time
 
 
 class DashboardState:
@@ -43,10 +47,10 @@ class DashboardState:
         """Advance past a message that is not a known event."""
         self.seq = max(self.seq, seq)
 
-    def incidents_of(self, visible) -> list[Incident]:
+    def incidents_of(self, visible: Callable[[str], bool]) -> list[Incident]:
         return [i for i in self.incidents.values() if visible(i.property_id)]
 
-    def calls_of(self, visible) -> list[Call]:
+    def calls_of(self, visible: Callable[[str], bool]) -> list[Call]:
         return [c for c in self.calls.values() if visible(c.property_id)]
 
     # --- incidents -------------------------------------------------------------
@@ -103,7 +107,7 @@ class DashboardState:
     def _prune_incidents(self, property_id: str) -> None:
         closed = [i for i in self.incidents.values()
                   if i.property_id == property_id and i.status in CLOSED_STATUSES]
-        closed.sort(key=lambda i: i.updated_at or i.created_at)
+        closed.sort(key=lambda i: i.updated_at or i.created_at or NEVER)
         for incident in closed[:-MAX_CLOSED_INCIDENTS_PER_PROPERTY]:
             del self.incidents[incident.incident_id]
 
@@ -146,6 +150,6 @@ class DashboardState:
 
     def _prune_calls(self, property_id: str) -> None:
         ended = [c for c in self.calls.values() if c.property_id == property_id and not c.live]
-        ended.sort(key=lambda c: c.ended_at or c.started_at)
+        ended.sort(key=lambda c: c.ended_at or c.started_at or NEVER)
         for call in ended[:-MAX_ENDED_CALLS_PER_PROPERTY]:
             del self.calls[call.call_id]

@@ -41,7 +41,7 @@ class OutreachService:
             await engine.shutdown()
             install(None)
             raise
-        for consumer, sub in zip(self.consumers, subs):
+        for consumer, sub in zip(self.consumers, subs, strict=True):
             self.tasks.append(asyncio.create_task(consumer.run(sub), name=f"outreach-{consumer.durable}"))
 
     async def drain(self, rt: Runtime) -> None:

@@ -84,8 +84,9 @@ async def place_call(spec: dict) -> None:
 
 
 async def _tool(request: ToolRequest) -> object:
+    """A workflow tool (``tools.workflow.<name>``): acts without a call, as the workflow."""
     name = type(request).__struct_config__.tag
-    reply = await current().nc.request(subjects.tool(name), encode(request), timeout=TOOL_TIMEOUT_S)
+    reply = await current().nc.request(subjects.workflow_tool(name), encode(request), timeout=TOOL_TIMEOUT_S)
     result = TOOL_RESULT_DECODER.decode(reply.data)
     if isinstance(result, ToolError) and (result.retryable or result.code in ("unavailable", "timeout", "internal")):
         raise ToolUnavailable(f"{name}: {result.code}: {result.message}")
@@ -122,8 +123,10 @@ async def book_repair(job: dict, vendor_id: str, start: str) -> dict:
                                         property_id=job["property_id"], start=datetime.fromisoformat(start),
                                         duration_minutes=VISIT_MINUTES))
     if isinstance(result, RepairBooked):
+        # booking_reference: what the vendor must say to get the access code (tell the vendor only)
         return {"booking_id": result.booking_id, "calendar_event_id": result.calendar_event_id,
-                "start": result.start.isoformat(), "end": result.end.isoformat()}
+                "start": result.start.isoformat(), "end": result.end.isoformat(),
+                "booking_reference": result.booking_reference}
     assert isinstance(result, ToolError)
     return {"error": f"{result.code}: {result.message}"}
 

@@ -70,7 +70,7 @@ class Consumer:
                     msgs = await sub.fetch(BATCH, timeout=1.0)
                 except (NatsTimeoutError, asyncio.TimeoutError):
                     continue
-                except Exception as exc:  # NATS reconnecting: keep the consumer alive
+                except Exception as exc:  # noqa: BLE001 - NATS reconnecting: keep the consumer alive
                     log.warning("fetch failed; retrying", extra={"consumer": self.durable, "error": str(exc)})
                     await asyncio.sleep(1.0)
                     continue

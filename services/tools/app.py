@@ -42,7 +42,8 @@ class ToolsService:
                           calendar=RepairCalendar(rt.settings))
         self.server = ToolServer(ctx, self.metrics, rt.settings.tools_max_in_flight)
         await self.server.start(rt.nc)
-        relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=rt.settings.outbox_poll_interval_s)
+        relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=rt.settings.outbox_poll_interval_s,
+                            role=self.name)
         monitor = OutboxMonitor(rt.pool, self.metrics, interval_s=max(rt.settings.outbox_poll_interval_s, 1.0))
         self.background = [asyncio.create_task(relay.run(), name="outbox-relay"),
                            asyncio.create_task(monitor.run(), name="outbox-monitor")]

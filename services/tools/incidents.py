@@ -9,10 +9,11 @@ from fixline_proto.events import IncidentCreated, IncidentUpdated
 from fixline_proto.tools import CreateIncident, IncidentRef, IncidentStatusChanged, UpdateIncidentStatus
 
 from . import transitions
+from .calls import CallScope
 from .context import ToolContext
 from .errors import ToolFailure, not_found
 from .outbox import enqueue
-from .phones import normalise_phone
+from .scope import load_incident
 
 ACTIVE = "status NOT IN ('resolved', 'cancelled')"
 NEEDS_QUOTES_NOTE = "a professional is needed"
@@ -23,26 +24,25 @@ async def require_property(conn: asyncpg.Connection, property_id: str) -> None:
         raise not_found("property", property_id)
 
 
-async def create_incident(ctx: ToolContext, req: CreateIncident) -> IncidentRef:
-    """The agent states facts (needs_professional, urgency); the system decides the status:
-    an incident that needs a professional goes to awaiting_quotes, which starts outreach."""
-    caller = normalise_phone(req.caller_phone) if req.caller_phone else None
+async def create_incident(ctx: ToolContext, req: CreateIncident, call: CallScope) -> IncidentRef:
+    """The property, the caller's number and the call come from the call row. The agent states
+    facts (needs_professional, urgency); the system decides the status: an incident that needs
+    a professional goes to awaiting_quotes, which starts outreach."""
+    caller = call.counterpart_phone or None
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await require_property(conn, req.property_id)
-        reporter = caller or req.call_id
-        if reporter:
-            # Serialise identical reports so two concurrent requests make one incident.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
-                               f"incident|{req.property_id}|{reporter}|{req.category}")
-            existing = await _recent_duplicate(conn, req, caller, ctx.settings.incident_dedupe_window_s)
-            if existing:
-                return await _repeat_report(conn, existing, req)
+        await require_property(conn, call.property_id)
+        # Serialise identical reports so two concurrent requests make one incident.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                           f"incident|{call.property_id}|{caller or call.call_id}|{req.category}")
+        existing = await _recent_duplicate(conn, call, req.category, caller, ctx.settings.incident_dedupe_window_s)
+        if existing:
+            return await _repeat_report(conn, existing, req)
         incident_id = f"inc-{new_id()}"
         status = "awaiting_quotes" if req.needs_professional else "open"
         await conn.execute(
             "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id,"
             " needs_professional, urgency, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            incident_id, req.property_id, req.category, req.severity, req.description, caller, req.call_id,
+            incident_id, call.property_id, req.category, req.severity, req.description, caller, call.call_id,
             req.needs_professional, req.urgency, status)
         await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
                            " VALUES ($1, NULL, 'open', 'reported')", incident_id)
@@ -50,8 +50,8 @@ async def create_incident(ctx: ToolContext, req: CreateIncident) -> IncidentRef:
             await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
                                " VALUES ($1, 'open', $2, $3)", incident_id, status, NEEDS_QUOTES_NOTE)
         await enqueue(conn, IncidentCreated(
-            property_id=req.property_id, incident_id=incident_id, category=req.category,
-            severity=req.severity, description=req.description, caller_phone=caller, call_id=req.call_id,
+            property_id=call.property_id, incident_id=incident_id, category=req.category,
+            severity=req.severity, description=req.description, caller_phone=caller, call_id=call.call_id,
             status=status, needs_professional=req.needs_professional, urgency=req.urgency))
     return IncidentRef(incident_id=incident_id, status=status)
 
@@ -68,15 +68,14 @@ async def _repeat_report(conn: asyncpg.Connection, existing: asyncpg.Record, req
         status = "awaiting_quotes"
     return IncidentRef(incident_id=existing["id"], status=status, duplicate=True)
 
-
-async def _recent_duplicate(conn: asyncpg.Connection, req: CreateIncident, caller: str | None,
+async def _recent_duplicate(conn: asyncpg.Connection, call: CallScope, category: str, caller: str | None,
                             window_s: float) -> asyncpg.Record | None:
     who = "caller_phone = $3" if caller else "call_id = $3"
     return await conn.fetchrow(
         f"SELECT id, status FROM incidents WHERE property_id = $1 AND category = $2 AND {who}"
         f" AND {ACTIVE} AND created_at > now() - make_interval(secs => $4)"
         " ORDER BY created_at DESC LIMIT 1",
-        req.property_id, req.category, caller or req.call_id, window_s)
+        call.property_id, category, caller or call.call_id, window_s)
 
 
 async def move_incident(conn: asyncpg.Connection, incident: asyncpg.Record, target: str, note: str) -> None:
@@ -95,12 +94,17 @@ async def lock_incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.R
     return row
 
 
-async def update_incident_status(ctx: ToolContext, req: UpdateIncidentStatus) -> IncidentStatusChanged:
+async def update_incident_status(ctx: ToolContext, req: UpdateIncidentStatus,
+                                 call: CallScope | None) -> IncidentStatusChanged:
+    """On a guest call: only the call's own incident, only the guest transitions. From the
+    workflow (``call`` None): any incident, the whole state machine."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        incident = await lock_incident(conn, req.incident_id)
+        incident = await load_incident(conn, req.incident_id, call, lock=True)
         current = incident["status"]
         if current == req.status:  # a retried call: already there, nothing to do
             return IncidentStatusChanged(incident_id=req.incident_id, status=current, previous_status=current)
+        if call is not None and not transitions.guest_may_move(current, req.status):
+            raise ToolFailure("forbidden", transitions.explain_guest(current, req.status))
         if not transitions.can_move(current, req.status):
             raise ToolFailure("illegal_transition", transitions.explain(current, req.status))
         await move_incident(conn, incident, req.status, req.note)

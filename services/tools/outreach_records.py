@@ -1,4 +1,9 @@
-"""record_quote and record_decision: what vendor and landlord calls produce."""
+"""record_quote and record_decision: what vendor and landlord calls produce.
+
+A quote comes only from a vendor call, for the vendor that was dialled and the incident the
+call is about, from a vendor that serves the property and does the trade. A decision comes
+only from a landlord call with the property's owner, and an approved vendor must be one that
+could do the job (``eligibility``)."""
 
 from __future__ import annotations
 
@@ -14,21 +19,18 @@ from fixline_proto.tools import DecisionRecorded, QuoteRecorded, RecordDecision,
 
 from services.common.work_hours import WorkHours, as_utc, within, zone
 
+from . import transitions
+from .calls import CallScope
 from .context import ToolContext
+from .eligibility import eligible_vendor
 from .errors import ToolFailure, not_found
 from .outbox import enqueue
+from .scope import load_incident
 
 
-async def _incident_property(conn: asyncpg.Connection, incident_id: str) -> str:
-    property_id = await conn.fetchval("SELECT property_id FROM incidents WHERE id = $1", incident_id)
-    if property_id is None:
-        raise not_found("incident", incident_id)
-    return property_id
-
-
-async def _require_vendor(conn: asyncpg.Connection, vendor_id: str) -> None:
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM vendors WHERE id = $1)", vendor_id):
-        raise not_found("vendor", vendor_id)
+def _require_open(incident: asyncpg.Record) -> None:
+    if incident["status"] in transitions.TERMINAL:
+        raise ToolFailure("conflict", f"incident {incident['id']} is already {incident['status']}")
 
 
 async def _check_earliest_start(conn: asyncpg.Connection, req: RecordQuote, property_id: str) -> RecordQuote:
@@ -53,49 +55,59 @@ async def _check_earliest_start(conn: asyncpg.Connection, req: RecordQuote, prop
     return msgspec.structs.replace(req, earliest_start=start)
 
 
-async def record_quote(ctx: ToolContext, req: RecordQuote) -> QuoteRecorded:
+async def record_quote(ctx: ToolContext, req: RecordQuote, call: CallScope) -> QuoteRecorded:
     """One quote per (incident, vendor): recording again updates it and keeps its id."""
+    if call.vendor_id is None or req.vendor_id != call.vendor_id:
+        raise ToolFailure("forbidden", f"this call is with vendor {call.vendor_id}, not {req.vendor_id}")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        property_id = await _incident_property(conn, req.incident_id)
-        await _require_vendor(conn, req.vendor_id)
-        req = await _check_earliest_start(conn, req, property_id)
+        incident = await load_incident(conn, req.incident_id, call)
+        _require_open(incident)
+        await eligible_vendor(conn, req.vendor_id, incident)
+        req = await _check_earliest_start(conn, req, incident["property_id"])
         quote_id = await conn.fetchval(
             "INSERT INTO quotes (id, incident_id, vendor_id, call_id, price, currency, earliest_start, notes)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (incident_id, vendor_id) DO UPDATE SET call_id = COALESCE(excluded.call_id, quotes.call_id),"
+            " ON CONFLICT (incident_id, vendor_id) DO UPDATE SET call_id = excluded.call_id,"
             " price = excluded.price, currency = excluded.currency, earliest_start = excluded.earliest_start,"
             " notes = excluded.notes RETURNING id",
-            f"q-{new_id()}", req.incident_id, req.vendor_id, req.call_id, Decimal(str(round(req.price, 2))),
+            f"q-{new_id()}", req.incident_id, req.vendor_id, call.call_id, Decimal(str(round(req.price, 2))),
             req.currency, req.earliest_start, req.notes)
-        await enqueue_quote(conn, property_id, quote_id, req)
+        await enqueue(conn, QuoteReceived(
+            property_id=incident["property_id"], incident_id=req.incident_id, quote_id=quote_id,
+            vendor_id=req.vendor_id, price=round(req.price, 2), currency=req.currency,
+            earliest_start=req.earliest_start, call_id=call.call_id))
     return QuoteRecorded(quote_id=quote_id)
 
 
-async def enqueue_quote(conn: asyncpg.Connection, property_id: str, quote_id: str, req: RecordQuote) -> None:
-    await enqueue(conn, QuoteReceived(
-        property_id=property_id, incident_id=req.incident_id, quote_id=quote_id, vendor_id=req.vendor_id,
-        price=round(req.price, 2), currency=req.currency, earliest_start=req.earliest_start, call_id=req.call_id))
+async def _require_owner(conn: asyncpg.Connection, call: CallScope) -> None:
+    owner = await conn.fetchval("SELECT landlord_id FROM property_landlords WHERE property_id = $1", call.property_id)
+    if owner is None or call.landlord_id != owner:
+        raise ToolFailure("forbidden", "this call is not with the owner of this property")
 
 
-async def record_decision(ctx: ToolContext, req: RecordDecision) -> DecisionRecorded:
+async def record_decision(ctx: ToolContext, req: RecordDecision, call: CallScope) -> DecisionRecorded:
     """A retry on the same call (same incident and call id) returns the first decision."""
+    if req.approved and req.vendor_id is None:
+        raise ToolFailure("invalid_argument", "an approval must name the vendor that was approved")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        property_id = await _incident_property(conn, req.incident_id)
-        if req.vendor_id is not None:
-            await _require_vendor(conn, req.vendor_id)
-        if req.approved and req.vendor_id is None:
-            raise ToolFailure("invalid_argument", "an approval must name the vendor that was approved")
+        await _require_owner(conn, call)
+        incident = await load_incident(conn, req.incident_id, call)
+        _require_open(incident)
+        if req.approved:
+            await eligible_vendor(conn, req.vendor_id, incident)
+        elif req.vendor_id is not None and not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM vendors WHERE id = $1)", req.vendor_id):
+            raise not_found("vendor", req.vendor_id)
         decision_id = await conn.fetchval(
             "INSERT INTO approval_decisions (id, incident_id, approved, vendor_id, notes, call_id)"
             " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (incident_id, call_id) WHERE call_id IS NOT NULL DO NOTHING RETURNING id",
-            f"d-{new_id()}", req.incident_id, req.approved, req.vendor_id, req.notes, req.call_id)
+            f"d-{new_id()}", req.incident_id, req.approved, req.vendor_id, req.notes, call.call_id)
         if decision_id is None:
             existing = await conn.fetchval("SELECT id FROM approval_decisions WHERE incident_id = $1"
-                                           " AND call_id = $2", req.incident_id, req.call_id)
+                                           " AND call_id = $2", req.incident_id, call.call_id)
             return DecisionRecorded(decision_id=existing)
-
-        await enqueue(conn, DecisionMade(property_id=property_id, incident_id=req.incident_id,
+        await enqueue(conn, DecisionMade(property_id=incident["property_id"], incident_id=req.incident_id,
                                          decision_id=decision_id, approved=req.approved,
                                          vendor_id=req.vendor_id, notes=req.notes))
     return DecisionRecorded(decision_id=decision_id)

@@ -1,6 +1,15 @@
-"""The tools as a ``nats.micro`` service: one endpoint per tool (``tools.<name>``), one
-queue group so replicas share the load. Body in: the tool's request Struct (JSON); body
-out: a ToolResult union member, a ToolError on any failure (never a stack trace)."""
+"""The tools as a ``nats.micro`` service, one queue group so replicas share the load:
+
+- call tools, ``tools.<name>``: used by the bridge for a live call; every request names its
+  call and is authorized against that call's row (``calls.authorize``);
+- workflow tools, ``tools.workflow.<name>``: used by outreach, no call.
+
+Body in: the tool's request Struct (JSON); body out: a ToolResult union member, a ToolError
+on any failure (never a stack trace). A ToolError reply also carries nats.micro's error headers
+(``Nats-Service-Error-Code``: the ToolError code, ``Nats-Service-Error``: its message), so
+``nats micro``/``nats req`` show it as an error. Each request runs in its own task: nats.py runs an
+endpoint's handler one message at a time, so awaiting the work there would serialize every call on
+that endpoint; micro's own $SRV.STATS therefore counts dispatches, fixline_tool_* metrics the work."""
 
 from __future__ import annotations
 
@@ -18,9 +27,10 @@ from nats.micro.request import Request
 from nats.micro.service import Service
 
 from fixline_proto import encode, subjects
-from fixline_proto.tools import TOOL_REQUESTS, ToolError, ToolRequest, ToolResult
+from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS, WORKFLOW_TOOLS, ToolError, ToolRequest, ToolResult
 from services.common.logs import log_context
 
+from .calls import CallScope, authorize
 from .context import ToolContext
 from .errors import ToolFailure
 from .incidents import create_incident, update_incident_status
@@ -33,10 +43,17 @@ from .vendor_codes import get_vendor_code
 log = logging.getLogger("fixline.tools.server")
 VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_ERROR_HEADER_CHARS = 200
 
-Handler = Callable[[ToolContext, ToolRequest], Awaitable[ToolResult]]
-HANDLERS: dict[str, Handler] = {
-    "search_maintenance": search_maintenance,
+Handler = Callable[[ToolContext, ToolRequest, CallScope | None], Awaitable[ToolResult]]
+
+
+async def _search(ctx: ToolContext, req: ToolRequest, call: CallScope | None) -> ToolResult:
+    return await search_maintenance(ctx, req)  # the property was checked against the call
+
+
+HANDLERS: dict[str, Handler] = {  # call tools: the handler gets the authorized call
+    "search_maintenance": _search,
     "get_vendor_code": get_vendor_code,
     "create_incident": create_incident,
     "update_incident_status": update_incident_status,
@@ -44,7 +61,8 @@ HANDLERS: dict[str, Handler] = {
     "record_quote": record_quote,
     "record_decision": record_decision,
 }
-assert set(HANDLERS) == set(TOOL_REQUESTS), "every tool contract needs a handler"
+WORKFLOW_HANDLERS: dict[str, Handler] = {name: HANDLERS[name] for name in WORKFLOW_TOOLS}  # call = None
+assert set(HANDLERS) == set(TOOL_REQUESTS) == set(CALL_TYPES_OF_TOOL), "every tool contract needs a handler"
 
 
 def decode_request(tool: str, data: bytes) -> ToolRequest:
@@ -56,6 +74,11 @@ def decode_request(tool: str, data: bytes) -> ToolRequest:
         raise ToolFailure("invalid_argument", f"invalid arguments for {tool}: {exc}") from None
     except msgspec.DecodeError:
         raise ToolFailure("invalid_argument", f"the body of a {tool} request must be a JSON object") from None
+
+
+def _header_text(message: str) -> str:
+    """A header value: one line (a CR/LF would end the header block), bounded."""
+    return " ".join(message.split())[:MAX_ERROR_HEADER_CHARS]
 
 
 class ToolServer:
@@ -71,9 +94,13 @@ class ToolServer:
     async def start(self, nc: NATS) -> None:
         self.service = await add_service(nc, name=subjects.TOOLS_SERVICE, version=VERSION,
                                          description="Fixline agent tools", queue_group=subjects.TOOLS_QUEUE_GROUP)
-        group = self.service.add_group(name=subjects.TOOLS_SERVICE, queue_group=subjects.TOOLS_QUEUE_GROUP)
+        calls = self.service.add_group(name=subjects.TOOLS_SERVICE, queue_group=subjects.TOOLS_QUEUE_GROUP)
         for tool in HANDLERS:
-            await group.add_endpoint(name=tool, handler=self._dispatcher(tool))
+            await calls.add_endpoint(name=tool, handler=self._dispatcher(tool, workflow=False))
+        workflow = self.service.add_group(name=subjects.TOOLS_WORKFLOW, queue_group=subjects.TOOLS_QUEUE_GROUP)
+        for tool in WORKFLOW_HANDLERS:
+            await workflow.add_endpoint(name=f"workflow_{tool}", subject=tool,
+                                        handler=self._dispatcher(tool, workflow=True))
         await nc.flush()
 
     async def stop(self) -> None:
@@ -84,10 +111,10 @@ class ToolServer:
         if self.in_flight:
             await asyncio.gather(*self.in_flight, return_exceptions=True)
 
-    def _dispatcher(self, tool: str) -> Callable[[Request], Awaitable[None]]:
+    def _dispatcher(self, tool: str, workflow: bool) -> Callable[[Request], Awaitable[None]]:
         async def dispatch(request: Request) -> None:
             await self.slots.acquire()
-            task = asyncio.create_task(self._serve(tool, request))
+            task = asyncio.create_task(self._serve(tool, request, workflow))
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
         return dispatch
@@ -96,23 +123,32 @@ class ToolServer:
         self.in_flight.discard(task)
         self.slots.release()
 
-    async def _serve(self, tool: str, request: Request) -> None:
+    async def _serve(self, tool: str, request: Request, workflow: bool) -> None:
         started = time.perf_counter()
-        result = await self.call(tool, request.data)
-        self.metrics.requests.labels(tool).inc()
-        self.metrics.latency.labels(tool).observe(time.perf_counter() - started)
+        result = await self.call(tool, request.data, workflow=workflow)
+        label = f"workflow.{tool}" if workflow else tool
+        self.metrics.requests.labels(label).inc()
+        self.metrics.latency.labels(label).observe(time.perf_counter() - started)
         if isinstance(result, ToolError):
-            self.metrics.errors.labels(tool, result.code).inc()
+            self.metrics.errors.labels(label, result.code).inc()
         with contextlib.suppress(Exception):  # the requester may have gone away
-            await request.respond(encode(result))
+            if isinstance(result, ToolError):
+                await request.respond_error(result.code, _header_text(result.message), data=encode(result))
+            else:
+                await request.respond(encode(result))
 
-    async def call(self, tool: str, data: bytes) -> ToolResult:
-        """Decode, run, and turn every failure into a ToolError."""
+    async def call(self, tool: str, data: bytes, *, workflow: bool = False) -> ToolResult:
+        """Decode, authorize, run, and turn every failure into a ToolError."""
         try:
             req = decode_request(tool, data)
             with log_context(call_id=getattr(req, "call_id", None), incident_id=getattr(req, "incident_id", None)):
-                return await HANDLERS[tool](self.ctx, req)
+                if workflow:
+                    return await WORKFLOW_HANDLERS[tool](self.ctx, req, None)
+                call = await authorize(self.ctx.pool, tool, req)
+                return await HANDLERS[tool](self.ctx, req, call)
         except ToolFailure as failure:
+            if failure.code == "forbidden":  # who tried what, for whoever watches for abuse
+                log.warning("tool refused", extra={"tool": tool, "workflow": workflow, "reason": failure.message})
             return failure.to_result()
         except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncio.TimeoutError):

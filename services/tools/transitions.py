@@ -26,3 +26,22 @@ def explain(current: str, target: str) -> str:
         return f"the incident is already {current}; it cannot become {target}"
     options = ", ".join(sorted(ALLOWED.get(current, ())))
     return f"an incident that is {current} cannot become {target} (allowed next: {options})"
+
+
+# What a model on a guest call may do to the incident of its call: report troubleshooting,
+# ask for quotes (which starts outreach), or close it because the fix worked. Never cancel,
+# approve or schedule: those belong to the owner's decision and the workflow.
+GUEST_ALLOWED: dict[str, frozenset[str]] = {
+    "open": frozenset({"troubleshooting", "awaiting_quotes", "resolved"}),
+    "troubleshooting": frozenset({"awaiting_quotes", "resolved"}),
+}
+
+
+def guest_may_move(current: str, target: str) -> bool:
+    return target in GUEST_ALLOWED.get(current, frozenset())
+
+
+def explain_guest(current: str, target: str) -> str:
+    options = ", ".join(sorted(GUEST_ALLOWED.get(current, ()))) or "nothing"
+    return (f"on a guest call an incident that is {current} cannot become {target} "
+            f"(a guest call may move it to: {options})")

@@ -1,5 +1,6 @@
-"""Caller audio to Gemini in batches (BRIDGE_INBOUND_BATCH_MS) and marks every ~200 ms:
-fewer messages, same order, nothing held back when something else must go out."""
+"""Caller audio to Gemini per frame by default; in batches when BRIDGE_INBOUND_BATCH_MS asks
+for it (fewer messages, same order, nothing held back when something else must go out);
+marks every ~200 ms."""
 
 from __future__ import annotations
 
@@ -85,11 +86,11 @@ async def test_queued_batches_count_dropped_frames_not_messages():
     assert link.dropped_frames == 2
 
 
-def test_batch_setting(monkeypatch):
+def test_batch_setting_defaults_to_every_frame(monkeypatch):
     monkeypatch.delenv("BRIDGE_INBOUND_BATCH_MS", raising=False)
-    assert LiveOptions.from_settings(Settings.from_env("bridge")).inbound_batch_ms == 40
-    monkeypatch.setenv("BRIDGE_INBOUND_BATCH_MS", "20")
     assert LiveOptions.from_settings(Settings.from_env("bridge")).inbound_batch_ms == 20
+    monkeypatch.setenv("BRIDGE_INBOUND_BATCH_MS", "40")
+    assert LiveOptions.from_settings(Settings.from_env("bridge")).inbound_batch_ms == 40
     monkeypatch.setenv("BRIDGE_INBOUND_BATCH_MS", "30")
     with pytest.raises(ValueError, match="multiple of 20"):
         LiveOptions.from_settings(Settings.from_env("bridge"))
@@ -116,7 +117,7 @@ async def test_a_mark_every_200ms_and_at_the_end_of_the_turn():
     media = [m for m in sent if isinstance(m, wire.OutboundMedia)]
     marks = [m for m in sent if isinstance(m, wire.OutboundMark)]
     assert len(media) == 10 and len(marks) == 5
-    assert list(pb._marks.values()) == [200, 400, 600, 800, 1000]  # the tail is always marked
+    assert [position for position, _, _ in pb._marks.values()] == [200, 400, 600, 800, 1000]  # the tail is marked
     for m in marks:
         pb.on_mark(m.mark.name)
     assert pb.heard_ms() == 1000 and pb._idle.is_set()

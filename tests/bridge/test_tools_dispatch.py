@@ -16,6 +16,7 @@ from services.bridge.tool_schema import declarations, parameters_schema
 from services.bridge.tools_dispatch import ToolsDispatcher, build_request
 from services.tools.app import ToolsService
 from tests.support.services import running, settings_for
+from tests.tools.call_rows import insert_call
 
 CTX = CallContext(call_id="c-tools-1", call_type="guest", property_id="p1", caller_phone="+15550123456")
 
@@ -42,7 +43,8 @@ def fc(name: str, args: dict | None = None, id_: str = "function-call-1") -> typ
 
 def test_declarations_come_from_the_proto_and_hide_the_bridge_ids():
     decls = {d.name: d for d in declarations(CTX, non_blocking=True)}
-    assert set(decls) == {"search_maintenance", "create_incident", "get_vendor_code", "end_call", "transfer_to_human"}
+    assert set(decls) == {"search_maintenance", "create_incident",
+                          "end_call", "transfer_to_human"}  # the door code is for vendor calls only
     create = decls["create_incident"].parameters_json_schema
     assert set(create["properties"]) == {"category", "severity", "description", "needs_professional", "urgency"}
     assert set(create["required"]) == {"category", "severity", "description", "needs_professional", "urgency"}
@@ -63,7 +65,9 @@ def test_vendor_calls_get_their_incident_and_vendor_filled_in():
 
 
 @pytest.fixture(scope="module")
-async def tools(nats_url, database_url):
+async def tools(nats_url, database_url, pool):
+    # The call the tools service authorizes CTX's requests against (ingress writes it in production).
+    await insert_call(pool, call_id=CTX.call_id, property_id=CTX.property_id, phone=CTX.caller_phone)
     async with running(ToolsService(), settings_for("tools", kb_embed_on_start=False)) as svc:
         yield svc
 
@@ -115,7 +119,8 @@ async def test_a_repeated_identical_call_in_one_turn_runs_once(tools, nc, pool):
     d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
     args = {"category": "appliance", "severity": "low", "description": "The fridge light flickers",
             "needs_professional": False, "urgency": "flexible"}
-    d.on_tool_call([fc("create_incident", args, "function-call-1"), fc("create_incident", dict(args), "function-call-2"),
+    d.on_tool_call([fc("create_incident", args, "function-call-1"),
+                    fc("create_incident", dict(args), "function-call-2"),
                     fc("create_incident", {**args, "severity": "medium"}, "function-call-3")])
     await answers.wait(3)
     by_id = {r.id: r.response for r in answers.responses}
@@ -140,6 +145,15 @@ async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools
     assert by_id["function-call-1"].response["error"]["code"] == "unknown_tool"
     assert by_id["function-call-2"].response["error"]["code"] == "invalid_argument"
     assert "category" in by_id["function-call-2"].response["error"]["message"]
+
+
+def test_the_model_cannot_set_the_ids_the_bridge_owns():
+    request = build_request("create_incident", {"category": "plumbing", "severity": "low", "description": "d",
+                                                "caller_phone": "+15550201001", "call_id": "c-other",
+                                                "property_id": "p3"}, CTX)
+    assert (request.call_id, request.property_id, request.caller_phone) == (CTX.call_id, "p1", None)
+    code = build_request("get_vendor_code", {"booking_reference": "4812-7730"}, CTX)
+    assert (code.call_id, code.booking_reference, code.caller_phone) == (CTX.call_id, "4812-7730", None)
 
 
 def test_a_landlord_approval_defaults_to_the_recommended_vendor():

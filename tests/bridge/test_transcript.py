@@ -11,6 +11,7 @@ from fixline_proto.events import TranscriptTurn
 from services.bridge.barge_in import AgentTurn, cut_text
 from services.bridge.events_out import EventSink
 from services.bridge.transcript import Transcript
+from tests.support.bus import connect_as
 from tests.support.events import stream_events
 
 
@@ -31,9 +32,9 @@ def test_heard_text_follows_the_audio_position():
     assert turn.heard_text(5000) == "One two three four five six seven eight"
 
 
-async def test_turns_are_published_once_with_deterministic_ids(nats_url):
-    nc = await nats.connect(nats_url)
-    sink = EventSink(nc)
+async def test_turns_are_published_once_with_deterministic_ids(nats_url, nc: nats.aio.client.Client):
+    bridge_nc = await connect_as("bridge", nats_url)  # publishes with the bridge's own permissions
+    sink = EventSink(bridge_nc)
     sink.start()
     call_id = "c-transcript-1"
     t = Transcript(call_id, "p1", sink)
@@ -48,7 +49,7 @@ async def test_turns_are_published_once_with_deterministic_ids(nats_url):
     got = [e for e in await stream_events(nc, subjects.event("p1", "transcript.turn"))
            if isinstance(e, TranscriptTurn) and e.call_id == call_id]
     await sink.close()
-    await nc.close()
+    await bridge_nc.close()
     assert [(e.turn, e.role, e.text, e.interrupted) for e in got] == [
         (1, "caller", "My sink is leaking.", False),
         (2, "agent", "Let me look that up", True),

@@ -8,9 +8,10 @@ import pytest
 from fixline.db.provision import provision_database
 from fixline.devstack import EmbeddedNats
 from fixline_proto import subjects
-from fixline_proto.events import IncidentUpdated
+from fixline_proto.events import CallStarted, IncidentUpdated
 from services.common import bus, db
 from services.common.outbox import OutboxRelay, add
+from tests.support.bus import connect_as
 from tests.support.events import stream_events
 
 
@@ -30,8 +31,8 @@ async def own_pool(stack):
 
 async def test_events_written_while_nats_is_down_arrive_exactly_once(tmp_path, own_pool):
     pool = own_pool
-    server = EmbeddedNats(tmp_path / "nats").start()
-    nc = await bus.connect(server.url, "outbox-test")
+    server = EmbeddedNats(tmp_path / "nats", with_harness=True).start()
+    nc = await bus.connect(server.url, "outbox-test", bus.BusIdentity("harness", str(server.credentials_dir)))
     await bus.ensure_streams(nc)
     relay = OutboxRelay(pool, nc, poll_interval_s=0.1)
     task = asyncio.create_task(relay.run())
@@ -77,7 +78,7 @@ async def test_two_databases_publishing_into_one_stream_never_collide(stack, nat
     """Outbox ids restart at 1 in every database; the message id must not (it is the event id)."""
     property_id = f"px{uuid.uuid4().hex[:8]}"
     pools = []
-    for n in range(2):
+    for _ in range(2):
         url = await provision_database(stack.database_url, f"fixline_outbox_{uuid.uuid4().hex[:8]}", seeded=False)
         pools.append(await db.create_pool(url, max_size=2))
     try:
@@ -91,3 +92,22 @@ async def test_two_databases_publishing_into_one_stream_never_collide(stack, nat
     finally:
         for pool in pools:
             await pool.close()
+
+
+async def test_a_relay_publishes_only_the_event_types_its_role_may(own_pool, nats_url, nc):
+    """Ingress and tools share the outbox table; each relay takes only rows its bus role may publish."""
+    property_id = f"px{uuid.uuid4().hex[:8]}"
+    started = CallStarted(property_id=property_id, call_id="c-1", call_type="guest", direction="inbound",
+                          from_number="+15550000001", to_number="+15550000002")
+    async with own_pool.acquire() as conn, conn.transaction():
+        await add(conn, _event(property_id, 1))
+        await add(conn, started)
+    tools_nc = await connect_as("tools", nats_url)
+    try:
+        assert await OutboxRelay(own_pool, tools_nc, role="tools").publish_pending() == 1
+    finally:
+        await tools_nc.close()
+    left = await own_pool.fetch("SELECT subject FROM outbox WHERE published_at IS NULL")
+    assert [r["subject"] for r in left] == [subjects.event(property_id, "call.started")]
+    events = await stream_events(nc, subjects.events_of_property(property_id))
+    assert [type(e) for e in events] == [IncidentUpdated]

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from fixline.devstack import EmbeddedNats
+from services.common.runtime import serve
 from tests.support.services import running, settings_for
 
 SERVICES = {
@@ -36,7 +37,7 @@ async def _wait_for(http, urls, want: bool, timeout: float = 20.0) -> None:
         if all(s == want for s in states):
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"readiness did not become {want}: {dict(zip(urls, states))}")
+    raise AssertionError(f"readiness did not become {want}: {dict(zip(urls, states, strict=True))}")
 
 
 async def test_every_service_follows_nats_availability(tmp_path, database_url):
@@ -44,7 +45,8 @@ async def test_every_service_follows_nats_availability(tmp_path, database_url):
     url = restartable.url
     async with contextlib.AsyncExitStack() as stack:
         services = [
-            await stack.enter_async_context(running(_service(name), settings_for(name, nats_url=url)))
+            await stack.enter_async_context(running(_service(name), settings_for(name, nats_url=url,
+                                                                    nats_credentials_dir=str(restartable.credentials_dir))))
             for name in SERVICES
         ]
         urls = [s.url for s in services]
@@ -74,3 +76,17 @@ async def test_stop_drains_and_reports_not_ready(name, nats_url, database_url):
             await asyncio.wait_for(svc.task, 15)
     assert svc.runtime.readiness.draining
     assert svc.runtime.nc.is_closed
+
+
+async def test_cancelled_before_draining_still_closes_nats_and_the_heartbeat(nats_url, database_url):
+    service = _service("notifier")
+    started = asyncio.Event()
+    task = asyncio.create_task(serve(service, settings_for("notifier"), started=started))
+    await asyncio.wait_for(started.wait(), 30)
+    rt = service.runtime
+    heartbeat = next(iter(rt.tasks))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 15)
+    assert rt.nc.is_closed
+    assert heartbeat.cancelled() and len(rt.tasks) == 0

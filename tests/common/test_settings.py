@@ -33,7 +33,8 @@ def test_set_but_empty_strings_mean_off_and_empty_numbers_mean_default(monkeypat
     assert s.overflow_message == Settings.overflow_message
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_CALLS", "lots"), ("DRAIN_TIMEOUT_S", "ten"), ("INGRESS_PORT", "80a")])
+@pytest.mark.parametrize(("name", "value"),
+                         [("MAX_CALLS", "lots"), ("DRAIN_TIMEOUT_S", "ten"), ("INGRESS_PORT", "80a")])
 def test_malformed_numbers_are_a_clear_error(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=f"{name} must be"):

@@ -29,8 +29,11 @@ CRD_KINDS = {
     ("keda.sh/v1alpha1", "ScaledObject"),
     ("postgresql.cnpg.io/v1", "Cluster"),
     ("postgresql.cnpg.io/v1", "Database"),
-    ("postgresql.cnpg.io/v1", "Pooler"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 # Time the runtime spends after the service's drain: nc.drain() (<= 10 s) + aiohttp cleanup
@@ -61,9 +64,14 @@ def render_with_resolver(kustomization_dir: Path) -> list[Doc]:
     for entry in k.get("resources", []):
         path = kustomization_dir / entry
         docs += render_with_resolver(path) if path.is_dir() else load_yaml_file(path)
+    patches = list(k.get("patches", []))
     for entry in k.get("components", []):
         docs += render_with_resolver(kustomization_dir / entry)
+        component = yaml.safe_load((kustomization_dir / entry / "kustomization.yaml").read_text())
+        patches += component.get("patches", [])
     docs = copy.deepcopy(docs)
+    for patch in patches:
+        apply_json6902_removals(docs, patch)
     for doc in docs:
         if k.get("namespace") and doc["kind"] not in CLUSTER_SCOPED:
             doc["metadata"]["namespace"] = k["namespace"]
@@ -76,6 +84,21 @@ def render_with_resolver(kustomization_dir: Path) -> list[Doc]:
                 if c["image"] == image["name"]:
                     c["image"] = f'{image.get("newName", image["name"])}:{image["newTag"]}'
     return docs
+
+
+def apply_json6902_removals(docs: list[Doc], patch: Doc) -> None:
+    """The one patch form these manifests use: JSON 6902 `remove` ops on a kind/name target."""
+    target = patch["target"]
+    for op in yaml.safe_load(patch["patch"]):
+        if op["op"] != "remove":
+            raise AssertionError(f"the fallback resolver only knows `remove` patches, got {op}")
+        *parents, leaf = op["path"].strip("/").split("/")
+        for doc in docs:
+            if doc["kind"] == target["kind"] and doc["metadata"]["name"] == target["name"]:
+                node = doc
+                for part in parents:
+                    node = node[part]
+                del node[leaf]
 
 
 def load_yaml_file(path: Path) -> list[Doc]:
@@ -268,8 +291,10 @@ def check_grace_periods(docs: list[Doc], configmaps: dict[str, Doc], spec: Setti
 
 def check_env_names(docs: list[Doc], spec: SettingsSpec) -> list[str]:
     bad = []
+    as_env = {s["configMapRef"]["name"] for d in docs for c in containers(d)
+              for s in c.get("envFrom", []) if "configMapRef" in s}
     for doc in docs:
-        if doc["kind"] == "ConfigMap":
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] in as_env:
             bad += [f'ConfigMap {doc["metadata"]["name"]}: {k} is not a setting'
                     for k in doc.get("data", {}) if k not in spec.names]
         for c in containers(doc):

@@ -28,6 +28,7 @@ from services.bridge.app import BridgeService
 from services.common import db
 from services.ingress.app import IngressService
 from services.tools.app import ToolsService
+from tests.support.bus import connect_as
 from tests.support.events import stream_events
 from tests.support.services import RunningService, running, settings_for
 
@@ -115,11 +116,11 @@ async def world_running(database_url: str, nats_url: str, ingress_overrides: dic
         bridge = await stack.enter_async_context(
             running(BridgeService(), dataclasses.replace(bridge_settings, http_port=bridge_port)))
         ingress = await stack.enter_async_context(
-            running(IngressService(), dataclasses.replace(settings_for("ingress", **common, **(ingress_overrides or {})),
-                                                          http_port=ingress_port)))
+            running(IngressService(), dataclasses.replace(
+                settings_for("ingress", **common, **(ingress_overrides or {})), http_port=ingress_port)))
         pool = await db.create_pool(database_url, max_size=3)
         stack.push_async_callback(pool.close)
-        nc = await nats.connect(nats_url)
+        nc = await connect_as("harness", nats_url)
         stack.push_async_callback(nc.close)
         await _until(lambda: ingress.service.capacity.snapshot().live_bridges > 0, "ingress sees the bridge")
         yield World(gem, tw, bridge, ingress, tools, pool, nc, bridge_port)

@@ -27,7 +27,7 @@ async def test_go_away_hands_over_mid_utterance_without_losing_caller_audio(worl
     callee = {"steps": [{"say": "There is water all over the bathroom floor.", "duration_s": 2.5}],
               "max_duration_s": 10}
     handovers = world.metrics.handovers.labels("ok")._value.get()
-    frames_in = world.metrics.frames_in._value.get()
+    frames_in = world.metrics.frames_in.value
     call = await world.call(sc, callee, timeout=20)
 
     first, second = sessions_of(world, sc)[:2]
@@ -36,7 +36,7 @@ async def test_go_away_hands_over_mid_utterance_without_losing_caller_audio(worl
     assert first.close_code is None, "handed over before Gemini's deadline close"
     # every caller frame reached the bridge, none dropped, and the resumed session heard the
     # whole utterance (replayed from the last resumable handle) followed by the VAD silence
-    assert world.metrics.frames_in._value.get() - frames_in == call.stream.seq.chunk
+    assert world.metrics.frames_in.value - frames_in == call.stream.seq.chunk
     assert world.metrics.frames_dropped.labels("in", "gemini_unavailable")._value.get() == 0
     assert second.user_turns and abs(second.user_turns[0].audio_s - (2.5 + 0.5)) < 0.2
     said = await agent_turns(world, call_id_of(call))

@@ -13,6 +13,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from services.common import media_token
+from services.common.stream_parameters import join_parameter
 
 from .harness import AUTH_TOKEN, MEDIA_SECRET, World, call_id_of, scenario
 
@@ -25,9 +26,9 @@ def signature(world: World, token: str = AUTH_TOKEN) -> str:
     return RequestValidator(token).compute_signature(stream_url(world), {})
 
 
-def start_message(token: str, call_id: str) -> str:
+def start_message(token: str, call_id: str, call_sid: str = "CAsec") -> str:
     return json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZsec", "start": {
-        "accountSid": "ACsec", "streamSid": "MZsec", "callSid": "CAsec", "tracks": ["inbound"],
+        "accountSid": "ACsec", "streamSid": "MZsec", "callSid": call_sid, "tracks": ["inbound"],
         "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
         "customParameters": {"token": token, "call_id": call_id}}})
 
@@ -38,9 +39,9 @@ def media_message(n: int) -> str:
         "payload": base64.b64encode(b"\xff" * 160).decode()}})
 
 
-def fresh_token(call_id: str) -> str:
-    return media_token.issue(MEDIA_SECRET, media_token.MediaClaims(call_id=call_id, call_type="guest",
-                                                                   property_id="p1"))
+def fresh_token(call_id: str, call_sid: str = "CAsec", **claims: str) -> str:
+    return media_token.issue(MEDIA_SECRET, media_token.MediaClaims(call_id=call_id, call_sid=call_sid,
+                                                                   call_type="guest", property_id="p1", **claims))
 
 
 @pytest.mark.parametrize("sig", ["", "forged-signature", "wrong-token"])
@@ -60,17 +61,20 @@ async def test_forged_upgrade_is_refused_with_403_before_anything_happens(world:
 async def test_forged_or_replayed_tokens_close_the_stream_and_store_nothing(world: World):
     # a real call first, to get a token that has been used
     call = await world.call(scenario({"say": "Hi."}), {"steps": [], "max_duration_s": 2}, timeout=15)
-    used = call.streams[0].custom_parameters["token"]
+    used = join_parameter(call.streams[0].custom_parameters, "token")
     forged = fresh_token("c-forged")[:-4] + "AAAA"
     sessions = len(world.gemini.sessions)
+    refused = world.metrics.rejected_upgrades.labels("token")._value.get()
     async with aiohttp.ClientSession() as http:
-        for token, call_id in ((used, call_id_of(call)), (forged, "c-forged"), ("", "c-none")):
+        for token, call_id, sid in ((used, call_id_of(call), call.sid), (forged, "c-forged", "CAsec"),
+                                    ("", "c-none", "CAsec")):
             async with http.ws_connect(stream_url(world), headers={"X-Twilio-Signature": signature(world)}) as ws:
                 await ws.send_str(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-                await ws.send_str(start_message(token, call_id))
+                await ws.send_str(start_message(token, call_id, sid))
                 msg = await ws.receive(timeout=5)
                 assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008, (token[:8], msg)
     assert len(world.gemini.sessions) == sessions  # no Gemini session was opened for them
+    assert world.metrics.rejected_upgrades.labels("token")._value.get() == refused + 3  # used, forged, missing
     assert await world.events("c-forged") == [] and await world.events("c-none") == []
     outcomes = await world.events(call_id_of(call), "call.outcome")
     assert len(outcomes) == 1  # the replay never became a second call
@@ -78,7 +82,7 @@ async def test_forged_or_replayed_tokens_close_the_stream_and_store_nothing(worl
 
 async def test_malformed_frames_are_skipped_and_an_oversized_one_closes_only_that_stream(world: World):
     world.gemini.queue_scenario(scenario({"listen": {"transcript": "", "timeout_s": 30}}))
-    frames_in = world.metrics.frames_in._value.get()
+    frames_in = world.metrics.frames_in.value
     bad = world.metrics.bad_messages.labels("malformed")._value.get()
     call_id = "c-malformed-1"
     async with aiohttp.ClientSession() as http:
@@ -94,7 +98,7 @@ async def test_malformed_frames_are_skipped_and_an_oversized_one_closes_only_tha
                 await asyncio.sleep(0.02)
             await asyncio.sleep(0.2)
             assert call_id in world.bridge.service.server.calls, "the stream survived the junk"
-            assert world.metrics.frames_in._value.get() - frames_in == 10
+            assert world.metrics.frames_in.value - frames_in == 10
             assert world.metrics.bad_messages.labels("malformed")._value.get() - bad == 5
             await ws.send_str('{"event": "media", "pad": "' + "x" * 70_000 + '"}')  # > 64 KiB
             msg = await ws.receive(timeout=5)

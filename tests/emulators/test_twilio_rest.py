@@ -11,7 +11,7 @@ from twilio.rest import Client
 from emulators.twilio import TwilioEmulator
 
 from .agent_app import AgentApp, StreamCtx
-from .test_twilio_carrier import TOKEN, connect_twiml, twilio  # noqa: F401 - fixture
+from .test_twilio_carrier import TOKEN, connect_twiml, twilio  # noqa: F401, F811 - fixture
 
 
 async def test_sync_client_create_fetch_hangup_with_status_callbacks(twilio):

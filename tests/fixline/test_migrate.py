@@ -82,4 +82,5 @@ async def test_seed_is_present_and_idempotent(pool):
         )
         assert len(per_property) == 3
         assert all(row["trades"] >= 4 and row["landlords"] == 1 for row in per_property)
-        assert await conn.fetchval("SELECT property_id FROM property_phone_numbers WHERE phone_number = '+15550100001'") == "p1"
+        assert await conn.fetchval(
+            "SELECT property_id FROM property_phone_numbers WHERE phone_number = '+15550100001'") == "p1"

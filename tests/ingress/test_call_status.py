@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.ingress.call_status import parse_sequence, transition
+from services.ingress.call_status import transition
 
 
 @pytest.mark.parametrize(("current", "last", "incoming", "seq", "apply", "new"), [
@@ -21,13 +21,3 @@ def test_transition(current, last, incoming, seq, apply, new):
     step = transition(current, last, incoming, seq)
     assert (step.apply, step.new_status) == (apply, new)
 
-
-@pytest.mark.parametrize(("raw", "value"), [(None, None), ("", None), ("0", 0), ("12", 12)])
-def test_parse_sequence(raw, value):
-    assert parse_sequence(raw) == value
-
-
-@pytest.mark.parametrize("raw", ["x", "-1", "1.5"])
-def test_parse_sequence_rejects_garbage(raw):
-    with pytest.raises(ValueError):
-        parse_sequence(raw)

@@ -64,7 +64,7 @@ async def test_invalid_dial_commands_are_rejected_with_an_event_and_no_row(nats_
             await publish_dial(nc, command)
         await nc.jetstream().publish(subjects.CALLS_DIAL, b"{not json")
         assert await wait_for(lambda: _drained(nc, durable))
-    for command, why in ((bad_number, "is not E.164"), (no_vendor, "vendor 'v-nobody' is unknown")):
+    for command, why in ((bad_number, "not an E.164 number"), (no_vendor, "vendor 'v-nobody' is unknown")):
         assert await ingress_pool.fetchval("SELECT count(*) FROM calls WHERE id = $1", command.call_id) == 0
         events = await events_for_call(nc, property_id, command.call_id, want=1)
         assert [type(e) for e in events] == [CallEnded]
@@ -197,8 +197,50 @@ async def test_a_rate_limited_dial_is_retried_and_placed_once(nats_url, ingress_
         await publish_dial(nc, command)
 
         async def placed():
-            return await ingress_pool.fetchval("SELECT dial_state FROM calls WHERE id = $1", command.call_id) == "placed"
+            state = await ingress_pool.fetchval("SELECT dial_state FROM calls WHERE id = $1", command.call_id)
+            return state == "placed"
 
         assert await wait_for(placed, timeout=8)
         # First request refused with 429 (consumed), then exactly one accepted create.
         assert emulator.failures == [] and len(_creates(emulator)) == 1 and len(emulator.calls) == 1
+
+
+# --- the dial policy: refused numbers never reach Twilio ---------------------------------------------------------
+
+PREMIUM_OR_FOREIGN = ["+19005550100", "+19765550100", "+447700900123", "+882345678901", "+1555010", "+15550201001\n"]
+
+
+async def test_numbers_outside_the_dial_policy_never_reach_twilio(nats_url, ingress_database_url, nc, ingress_pool):
+    commands = [DialCall(call_id=uuid.uuid4().hex, call_type="vendor", property_id="p1", to_number=number,
+                         vendor_id="v-plumb-1") for number in PREMIUM_OR_FOREIGN]
+    calls = await ingress_pool.fetchval("SELECT count(*) FROM calls")
+    async with dial_setup(nats_url, ingress_database_url, nc) as (emulator, svc, durable, _):
+        for command in commands:
+            await publish_dial(nc, command)
+        assert await wait_for(lambda: _drained(nc, durable))
+        assert _creates(emulator) == [] and emulator.calls == {}
+        assert f'ingress_dial_attempts_total{{outcome="rejected"}} {float(len(commands))}' in await _metrics(svc)
+    assert await ingress_pool.fetchval("SELECT count(*) FROM calls") == calls
+    for command in commands:
+        events = await events_for_call(nc, "p1", command.call_id, want=1, timeout=2)
+        assert [type(e) for e in events] == [CallEnded]
+        assert events[0].reason.startswith("rejected: to_number refused by the dial policy")
+        assert command.to_number not in events[0].reason
+
+
+async def test_a_call_row_with_a_premium_number_is_not_dialled_either(nats_url, ingress_database_url, nc,
+                                                                      ingress_pool):
+    """Whatever wrote the row (a bug, a migration, a hand edit), the dialer checks the number it would dial."""
+    command = _vendor_call()
+    await ingress_pool.execute(
+        "INSERT INTO calls (id, property_id, call_type, direction, from_number, to_number, vendor_id, status,"
+        " dial_state) VALUES ($1, 'p1', 'vendor', 'outbound', '+15550100001', '+19005550100', 'v-plumb-1',"
+        " 'queued', 'pending')", command.call_id)
+    async with dial_setup(nats_url, ingress_database_url, nc) as (emulator, svc, durable, _):
+        await publish_dial(nc, command)
+        assert await wait_for(lambda: _drained(nc, durable))
+        assert _creates(emulator) == [] and emulator.calls == {}
+    row = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", command.call_id)
+    assert (row["dial_state"], row["status"], row["end_reason"]) == ("failed", "failed", "dial_failed")
+    events = await events_for_call(nc, "p1", command.call_id, want=1)
+    assert [type(e) for e in events] == [CallEnded] and "dial policy" in events[0].reason

@@ -47,13 +47,14 @@ async def test_admitted_call_is_recorded_and_streams_to_the_bridge_with_a_valid_
     assert stream.get("url") == "wss://ingress.fixline.test/twilio/media"
     assert stream.get("statusCallback") == f"{PUBLIC}/twilio/stream-status?call_id={call['id']}"
     place = await ingress_pool.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
-    context = {"caller_phone": "+15557770001", "direction": "inbound", "property_name": place["name"],
-               "property_address": place["address"], "property_timezone": place["timezone"]}
-    assert {k: v for k, v in params.items() if k != "token"} == {
-        "call_id": call["id"], "call_type": "guest", "property_id": property_id, "incident_id": "",
-        **{k: v for k, v in context.items() if v}}  # empty context is left out
-    claims = media_token.verify(MEDIA_SECRET, params["token"])
-    assert (claims.call_id, claims.call_type, claims.property_id) == (call["id"], "guest", property_id)
+    assert set(params) == {"call_id", "token"} and params["call_id"] == call["id"]  # the token carries the rest
+    claims = media_token.verify(MEDIA_SECRET, join_parameter(params, "token"))
+    assert (claims.call_id, claims.call_sid, claims.call_type, claims.property_id, claims.direction) == (
+        call["id"], sid, "guest", property_id, "inbound")
+    assert (claims.from_number, claims.to_number, claims.other_party_number) == ("+15557770001", number,
+                                                                                 "+15557770001")
+    assert (claims.property_name, claims.property_address) == (place["name"], place["address"] or "")
+    assert (claims.property_timezone, claims.callback_number) == (place["timezone"], "")  # inbound: no voicemail
     events = await events_for_call(nc, property_id, call["id"], want=1)
     assert [type(e) for e in events] == [CallStarted]
     assert (events[0].from_number, events[0].to_number, events[0].direction) == ("+15557770001", number, "inbound")
@@ -99,16 +100,15 @@ async def test_outbound_call_answer_uses_the_call_record(twilio, ingress, nc, in
     status, body = await twilio.voice(sid, to="+15550201001", from_=number, query=f"?call_id={call_id}",
                                       Direction="outbound-api", CallStatus="in-progress", AnsweredBy="human")
     assert status == 200
-    _, params = _stream(body)
-    assert params["call_type"] == "vendor" and params["incident_id"] == incident_id
-    assert params["answered_by"] == "human"
-    assert (params["caller_phone"], params["vendor_id"], params["direction"]) == (
-        "+15550201001", "v-plumb-1", "outbound")  # the agent speaks with the vendor it dialled
-    # Twilio refuses a <Parameter> of 500+ characters: a long briefing is split, and joins back.
-    stream, _ = _stream(body)
+    stream, params = _stream(body)
+    # Twilio refuses a <Parameter> of 500+ characters: the token is split, and joins back.
     assert all(len(p.get("name")) + len(p.get("value")) < 500 for p in stream.findall("Parameter"))
-    assert join_parameter(params, "briefing") == BRIEFING
-    assert media_token.verify(MEDIA_SECRET, params["token"]).incident_id == incident_id
+    claims = media_token.verify(MEDIA_SECRET, join_parameter(params, "token"))
+    assert (claims.call_type, claims.incident_id, claims.answered_by, claims.call_sid) == (
+        "vendor", incident_id, "human", sid)
+    assert (claims.other_party_number, claims.vendor_id, claims.direction) == (
+        "+15550201001", "v-plumb-1", "outbound")  # the agent speaks with the vendor it dialled
+    assert claims.briefing == BRIEFING
     row = await ingress_pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
     assert (row["twilio_call_sid"], row["answered_by"], row["admission"]) == (sid, "human", "admitted")
 

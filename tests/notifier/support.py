@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
 
+from fixline.nats_auth import credentials_acting_as
 from fixline_proto import encode
 from fixline_proto.base import Event
 from services.notifier import sse
@@ -20,6 +23,7 @@ from services.notifier.app import NotifierService
 from tests.support.services import running, settings_for
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+SCOPED_P2 = "scoped-token-for-p2-only"
 
 
 @dataclass
@@ -35,6 +39,11 @@ class EventStream:
         ack = await self.nc.jetstream().publish(subject, encode(event), stream=self.name)
         return ack.seq
 
+    async def publish_raw(self, subject_tail: str, data: bytes) -> int:
+        """Anything at all on ``<prefix>.<subject_tail>``: what a forger with bus access could send."""
+        ack = await self.nc.jetstream().publish(f"{self.prefix}.{subject_tail}", data, stream=self.name)
+        return ack.seq
+
 
 async def create_stream(nc: NATS, max_msgs: int = -1) -> EventStream:
     suffix = uuid.uuid4().hex[:10]
@@ -44,9 +53,16 @@ async def create_stream(nc: NATS, max_msgs: int = -1) -> EventStream:
     return EventStream(nc, name, prefix)
 
 
+def _harness_credentials_as_notifier() -> str:
+    """The notifier's own role may read only EVENTS; on a throw-away stream it runs with the
+    harness's key instead (its real permissions are exercised by the browser and security tests)."""
+    return str(credentials_acting_as(Path(os.environ["NATS_CREDENTIALS_DIR"]), "notifier", "harness"))
+
+
 @contextlib.asynccontextmanager
 async def notifier(stream: EventStream, **overrides: object) -> AsyncIterator:
-    options = {"dashboard_token": ADMIN_TOKEN, "sse_heartbeat_s": 0.5, "sse_retry_ms": 1500} | overrides
+    options = {"dashboard_token": ADMIN_TOKEN, "sse_heartbeat_s": 0.5, "sse_retry_ms": 1500,
+               "nats_credentials_dir": _harness_credentials_as_notifier()} | overrides
     settings = settings_for("notifier", notifier_stream=stream.name, notifier_subject_prefix=stream.prefix, **options)
     async with running(NotifierService(), settings) as svc:
         yield svc

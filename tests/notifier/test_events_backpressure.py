@@ -23,7 +23,8 @@ async def _stalled_client(url: str) -> tuple[asyncio.StreamReader, asyncio.Strea
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port))
     reader, writer = await asyncio.open_connection(sock=sock)
-    writer.write(f"GET /events HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
+    writer.write(f"GET /events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                 f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
     await writer.drain()
     return reader, writer
 

@@ -37,8 +37,8 @@ async def tools_service(database_url: str, nats_url: str, calendar: CalendarEmul
 
 
 @pytest.fixture
-async def world(tools_service: ToolsService, nc: nats.aio.client.Client) -> AsyncIterator[World]:
-    w = await World(nc).start()
+async def world(tools_service: ToolsService, nc: nats.aio.client.Client, pool) -> AsyncIterator[World]:
+    w = await World(nc, pool).start()
     yield w
     await w.stop()
 

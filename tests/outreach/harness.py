@@ -20,6 +20,7 @@ from fixline_proto.commands import DialCall
 from fixline_proto.events import CallEnded, IncidentUpdated, OutreachProgress
 from fixline_proto.tools import IncidentRef, ToolResult
 from services.common.work_hours import WorkHours, next_slot
+from tests.tools.call_rows import insert_call
 
 
 def unique_phone() -> str:
@@ -40,8 +41,8 @@ class World:
     """Records every DialCall and OutreachProgress in the streams (from the start of the
     streams: counts are what JetStream holds, not what this test happened to see)."""
 
-    def __init__(self, nc: nats.aio.client.Client) -> None:
-        self.nc = nc
+    def __init__(self, nc: nats.aio.client.Client, pool) -> None:
+        self.nc, self.pool = nc, pool
         self.js = nc.jetstream()
         self.dials: list[DialCall] = []
         self.progress: list[OutreachProgress] = []
@@ -59,7 +60,11 @@ class World:
             await sub.unsubscribe()
 
     async def _on_dial(self, msg) -> None:
-        self.dials.append(msgspec.json.decode(msg.data, type=DialCall))
+        """The call row ingress would write for this dial (the agents' tools act for it)."""
+        dial = msgspec.json.decode(msg.data, type=DialCall)
+        await insert_call(self.pool, call_id=dial.call_id, call_type=dial.call_type, property_id=dial.property_id,
+                          incident_id=dial.incident_id, vendor_id=dial.vendor_id, phone=dial.to_number)
+        self.dials.append(dial)
 
     async def _on_progress(self, msg) -> None:
         event = EVENT_DECODER.decode(msg.data)
@@ -76,9 +81,10 @@ class World:
         """A guest reports a leak that needs a professional, as the guest agent states it; the
         system (not the test) moves the incident to awaiting_quotes."""
         guest = unique_phone()
+        call_id = await insert_call(self.pool, property_id=property_id, phone=guest)  # the guest's inbound call
         ref = await self.tool("create_incident", property_id=property_id, category=category, severity="high",
                               description=f"Kitchen sink pipe leaking under the cabinet {uuid.uuid4().hex[:6]}",
-                              caller_phone=guest, needs_professional=True, urgency="today")
+                              call_id=call_id, needs_professional=True, urgency="today")
         assert isinstance(ref, IncidentRef) and ref.status == "awaiting_quotes", ref
         return ref.incident_id, guest
 

@@ -33,10 +33,10 @@ EVENTS = [
 ]
 
 TOOL_REQUESTS = [
-    t.SearchMaintenance(property_id="p1", query="no hot water"),
-    t.GetVendorCode(property_id="p1", caller_phone="+15550201001", call_id="call-2"),
+    t.SearchMaintenance(property_id="p1", query="no hot water", call_id="call-1"),
+    t.GetVendorCode(property_id="p1", call_id="call-2", booking_reference="4812-7730"),
     t.CreateIncident(property_id="p1", category="plumbing", severity="high", description="No hot water"),
-    t.UpdateIncidentStatus(incident_id="inc-1", status="troubleshooting"),
+    t.UpdateIncidentStatus(incident_id="inc-1", status="troubleshooting", call_id="call-1"),
     t.ScheduleRepair(incident_id="inc-1", vendor_id="v-plumb-1", property_id="p1", start=AT),
     t.RecordQuote(incident_id="inc-1", vendor_id="v-plumb-1", price=180.0, earliest_start=AT),
     t.RecordDecision(incident_id="inc-1", approved=True, vendor_id="v-plumb-1"),
@@ -48,7 +48,8 @@ TOOL_RESULTS = [
     t.VendorCode(property_id="p1", code="4812", valid_until=AT),
     t.IncidentRef(incident_id="inc-1", status="open"),
     t.IncidentStatusChanged(incident_id="inc-1", status="troubleshooting", previous_status="open"),
-    t.RepairBooked(booking_id="b-1", calendar_event_id="fixlineinc1", start=AT, end=AT),
+    t.RepairBooked(booking_id="b-1", calendar_event_id="fixlineinc1", start=AT, end=AT,
+                   booking_reference="4812-7730"),
     t.QuoteRecorded(quote_id="q-1"),
     t.DecisionRecorded(decision_id="d-1"),
     t.ToolError(code="not_found", message="No incident inc-9."),

@@ -59,6 +59,15 @@ def test_tags_are_dotted_and_tool_names_snake():
     }
 
 
+def test_every_tool_says_which_calls_may_use_it():
+    from fixline_proto.tools import CALL_TYPES_OF_TOOL, WORKFLOW_TOOLS
+    assert set(CALL_TYPES_OF_TOOL) == set(TOOL_REQUESTS)
+    assert all(types and types <= {"guest", "vendor", "landlord"} for types in CALL_TYPES_OF_TOOL.values())
+    assert set(WORKFLOW_TOOLS) <= set(TOOL_REQUESTS)
+    for name in TOOL_REQUESTS:  # the bridge sets call_id on every call-tool request
+        assert "call_id" in TOOL_REQUESTS[name].__struct_fields__, name
+
+
 def test_unknown_fields_are_ignored_for_forward_compatibility():
     wire = json.loads(encode(samples.EVENTS[0]))
     wire["added_in_v2"] = "x"
@@ -92,6 +101,7 @@ def test_contracts_are_frozen():
 
 def test_subjects():
     assert subjects.tool("create_incident") == "tools.create_incident"
+    assert subjects.workflow_tool("schedule_repair") == "tools.workflow.schedule_repair"
     assert subjects.event("p1", "incident.created") == "events.p1.incident.created"
     assert subjects.events_of_property("p2") == "events.p2.>"
     assert subjects.call_control("abc") == "call.abc.control"

@@ -71,7 +71,7 @@ async def play(world: StoryWorld, scenario: Scenario) -> Run:
         world.twilio.set_callee(guest, scenario.callees.get("guest", GUEST_PICKS_UP))
     if scenario.before:
         await scenario.before(world, run)
-    for guest, call in zip(run.guests, scenario.calls):
+    for guest, call in zip(run.guests, scenario.calls, strict=True):
         await asyncio.sleep(call.after_s)
         run.twilio_calls.append(await world.twilio.place_inbound_call(
             to=PROPERTY_NUMBERS[call.property_id], from_=guest, voice_url=f"{world.ingress_url}/twilio/voice",

@@ -25,6 +25,7 @@ from services.common import db
 from services.ingress.app import IngressService
 from services.outreach.app import OutreachService
 from services.tools.app import ToolsService
+from tests.support.bus import connect_as
 from tests.support.services import RunningService, running, settings_for
 
 AUTH_TOKEN = "scenario-auth-token"
@@ -116,7 +117,7 @@ async def story_world(database_url: str, nats_url: str) -> AsyncIterator[StoryWo
             outreach_retry_delay_s=2.0)))
         pool = await db.create_pool(database_url, max_size=4)
         stack.push_async_callback(pool.close)
-        nc = await nats.connect(nats_url)
+        nc = await connect_as("harness", nats_url)
         stack.push_async_callback(nc.close)
         world = StoryWorld(gem, tw, cal, services, pool, nc)
         stack.push_async_callback(_stop_restarted, world)

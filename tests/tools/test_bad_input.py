@@ -5,7 +5,7 @@ import pytest
 
 from fixline_proto.tools import IncidentRef, SearchResults, ToolError
 
-from .conftest import row_counts, unique_phone
+from .conftest import row_counts
 
 INJECTION = "p1'; DROP TABLE incidents; --"
 
@@ -67,11 +67,11 @@ async def test_oversized_body_is_refused(tools, pool):
 
 async def test_injection_text_in_free_text_is_stored_verbatim_not_executed(tools, pool):
     hostile = "Robert'); DROP TABLE incidents; -- the sink leaks"
-    created = await tools.call("create_incident", property_id="p1", category="plumbing", severity="low",
-                               description=hostile, caller_phone=unique_phone())
+    created = await tools.on_guest_call("create_incident", category="plumbing", severity="low",
+                                        description=hostile)
     assert isinstance(created, IncidentRef)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT description FROM incidents WHERE id = $1", created.incident_id) == hostile
-    found = await tools.call("search_maintenance", property_id="p1", query="' OR 1=1; DROP TABLE kb_articles; --")
+    found = await tools.on_guest_call("search_maintenance", query="' OR 1=1; DROP TABLE kb_articles; --")
     assert isinstance(found, SearchResults)
     assert all(hit.article_id.startswith("p1-") for hit in found.hits)

@@ -1,14 +1,15 @@
 """schedule_repair end to end against the Calendar emulator: the real googleapiclient with
 service-account credentials (token from the emulator's token endpoint), over NATS, with the
 booking row, the RepairScheduled event in JetStream, the incident transition, retries and
-409s, Calendar failures, and the vendor code released to the vendor it booked."""
+409s, Calendar failures, and the vendor code released to the vendor it booked (with the
+booking reference it returned). Bookings go through the workflow subject, after the owner's
+approval recorded on a landlord call, as outreach does it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,14 +21,14 @@ import pytest
 from nats.js.api import DeliverPolicy
 
 from emulators.calendar import CalendarEmulator, make_service_account, write_service_account
-from fixline_proto import subjects
 from fixline_proto.events import RepairScheduled, VendorCodeRefused, VendorCodeReleased
 from fixline_proto.tools import RepairBooked, ToolError, VendorCode
 from services.tools.app import ToolsService
 from services.tools.calendar import RepairCalendar, event_id_for
 from tests.support.services import running, settings_for
 
-from .conftest import ToolClient, in_minutes, row_counts, unique_phone
+from .call_rows import insert_call
+from .conftest import ToolClient, in_minutes, row_counts
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DESCRIPTION = "Water dripping from the ceiling under the bathroom"
@@ -47,8 +48,8 @@ async def booking_service(database_url: str, nats_url: str, calendar: CalendarEm
 
 
 @pytest.fixture
-async def tools(booking_service: ToolsService, nc: nats.aio.client.Client) -> ToolClient:
-    return ToolClient(nc)
+async def tools(booking_service: ToolsService, nc: nats.aio.client.Client, pool) -> ToolClient:
+    return ToolClient(nc, pool)
 
 
 @pytest.fixture
@@ -67,10 +68,14 @@ def swap_calendar(booking_service: ToolsService):
 
 # ------------------------------------------------------------------ helpers
 
+APPROVED = {"plumbing": "v-plumb-2", "hvac": "v-hvac-1", "electrical": "v-elec-1"}
+
+
 async def _incident(tools: ToolClient, property_id: str = "p1", category: str = "plumbing") -> str:
-    created = await tools.call("create_incident", property_id=property_id, category=category, severity="high",
-                               description=DESCRIPTION, caller_phone=unique_phone())
-    return created.incident_id
+    """An incident a guest reported, with the owner's approval of the category's vendor."""
+    incident_id, _ = await tools.open_incident(property_id=property_id, category=category, description=DESCRIPTION)
+    await tools.approve(incident_id, APPROVED[category], property_id=property_id)
+    return incident_id
 
 
 def _args(incident_id: str, vendor_id: str, start: datetime, property_id: str = "p1", **extra) -> dict:
@@ -118,9 +123,9 @@ async def test_booking_creates_the_event_row_event_and_transition(tools, pool, n
     incident_id = await _incident(tools)
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     stream = await _jetstream(nc, "events.p1.repair.scheduled")
-    account = json.loads(Path(calendar.service_account_file).read_text())["client_email"]
+    account = json.loads(await asyncio.to_thread(Path(calendar.service_account_file).read_text))["client_email"]
 
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", start, duration_minutes=90))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start, duration_minutes=90))
 
     assert isinstance(result, RepairBooked), result
     assert not result.already_booked
@@ -152,7 +157,9 @@ async def test_booking_creates_the_event_row_event_and_transition(tools, pool, n
     assert [(b["id"], b["vendor_id"], b["property_id"], b["calendar_event_id"], b["starts_at"], b["ends_at"])
             for b in bookings] == [(result.booking_id, "v-plumb-2", "p1", result.calendar_event_id, result.start,
                                     result.end)]
-    assert events == ["events.p1.incident.created", "events.p1.repair.scheduled", "events.p1.incident.updated"]
+    assert events == ["events.p1.incident.created", "events.p1.decision.made", "events.p1.repair.scheduled",
+                      "events.p1.incident.updated"]
+    assert len(result.booking_reference) == 9 and result.booking_reference[4] == "-"  # 4812-7730
 
     msg = await stream.next_msg(timeout=5)
     published = msgspec.json.decode(msg.data, type=RepairScheduled)
@@ -166,7 +173,7 @@ async def test_booking_creates_the_event_row_event_and_transition(tools, pool, n
 async def test_a_time_without_offset_is_booked_in_the_property_time_zone(tools, calendar):
     incident_id = await _incident(tools, category="hvac")
     local = (datetime.now(PACIFIC) + timedelta(days=3)).replace(tzinfo=None, microsecond=0)
-    result = await tools.call("schedule_repair", incident_id=incident_id, vendor_id="v-hvac-1", property_id="p1",
+    result = await tools.workflow("schedule_repair", incident_id=incident_id, vendor_id="v-hvac-1", property_id="p1",
                               start=local.isoformat())
     assert isinstance(result, RepairBooked), result
     assert result.start == local.replace(tzinfo=PACIFIC)
@@ -176,8 +183,8 @@ async def test_a_time_without_offset_is_booked_in_the_property_time_zone(tools, 
 
 async def test_a_second_booking_of_a_scheduled_incident_writes_no_transition(tools, pool):
     incident_id = await _incident(tools, category="electrical")
-    first = await tools.call("schedule_repair", **_args(incident_id, "v-elec-1", in_minutes(3 * 24 * 60)))
-    second = await tools.call("schedule_repair", **_args(incident_id, "v-elec-1", in_minutes(4 * 24 * 60)))
+    first = await tools.workflow("schedule_repair", **_args(incident_id, "v-elec-1", in_minutes(3 * 24 * 60)))
+    second = await tools.workflow("schedule_repair", **_args(incident_id, "v-elec-1", in_minutes(4 * 24 * 60)))
     assert isinstance(first, RepairBooked) and isinstance(second, RepairBooked)
     assert not second.already_booked and second.calendar_event_id != first.calendar_event_id
     status, history, bookings, events = await _incident_state(pool, incident_id)
@@ -191,16 +198,16 @@ async def test_a_second_booking_of_a_scheduled_incident_writes_no_transition(too
 async def test_a_retry_with_the_same_arguments_never_books_twice(tools, pool, calendar):
     incident_id = await _incident(tools)
     args = _args(incident_id, "v-plumb-2", in_minutes(5 * 24 * 60))
-    first = await tools.call("schedule_repair", **args)
+    first = await tools.workflow("schedule_repair", **args)
     snapshot = await _incident_state(pool, incident_id)
     counts = await row_counts(pool)
 
-    retries = await asyncio.gather(*[tools.call("schedule_repair", **args) for _ in range(3)])
+    retries = await asyncio.gather(*[tools.workflow("schedule_repair", **args) for _ in range(3)])
 
     for again in retries:
         assert isinstance(again, RepairBooked) and again.already_booked
-        assert (again.booking_id, again.calendar_event_id, again.start, again.end) == \
-            (first.booking_id, first.calendar_event_id, first.start, first.end)
+        assert (again.booking_id, again.calendar_event_id, again.start, again.end, again.booking_reference) == \
+            (first.booking_id, first.calendar_event_id, first.start, first.end, first.booking_reference)
     assert len(_events_for(calendar, incident_id)) == 1
     assert await _incident_state(pool, incident_id) == snapshot
     assert await row_counts(pool) == counts
@@ -209,7 +216,7 @@ async def test_a_retry_with_the_same_arguments_never_books_twice(tools, pool, ca
 async def test_concurrent_first_calls_book_once(tools, pool, calendar):
     incident_id = await _incident(tools)
     args = _args(incident_id, "v-plumb-2", in_minutes(6 * 24 * 60))
-    results = await asyncio.gather(*[tools.call("schedule_repair", **args) for _ in range(4)])
+    results = await asyncio.gather(*[tools.workflow("schedule_repair", **args) for _ in range(4)])
     assert all(isinstance(r, RepairBooked) for r in results), results
     assert len({r.booking_id for r in results}) == 1
     assert [r.already_booked for r in results].count(False) == 1
@@ -230,10 +237,11 @@ async def test_an_event_in_the_calendar_without_a_booking_row_is_recorded_once(t
         "id": event_id, "summary": "Repair visit (earlier attempt)",
         "start": {"dateTime": start.isoformat()}, "end": {"dateTime": (start + timedelta(hours=2)).isoformat()},
         "extendedProperties": {"private": {"incident_id": incident_id, "vendor_id": "v-plumb-2",
-                                           "property_id": "p1"}}}, "fixline-calendar@fixline-test.iam.gserviceaccount.com")
+                                           "property_id": "p1"}}},
+        "fixline-calendar@fixline-test.iam.gserviceaccount.com")
     inserts_before = sum(1 for m, p in calendar.requests if m == "POST" and "/events" in p)
 
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", start))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start))
 
     assert isinstance(result, RepairBooked), result
     assert result.already_booked and result.calendar_event_id == event_id
@@ -244,7 +252,7 @@ async def test_an_event_in_the_calendar_without_a_booking_row_is_recorded_once(t
     assert [b["calendar_event_id"] for b in bookings] == [event_id]
     assert events.count("events.p1.repair.scheduled") == 1
 
-    again = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", start))
+    again = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start))
     assert isinstance(again, RepairBooked) and again.already_booked and again.booking_id == result.booking_id
     assert await _incident_state(pool, incident_id) == (status, history, bookings, events)
 
@@ -252,11 +260,11 @@ async def test_an_event_in_the_calendar_without_a_booking_row_is_recorded_once(t
 async def test_an_event_cancelled_in_the_calendar_is_not_rebooked(tools, pool, calendar):
     incident_id = await _incident(tools)
     start = (datetime.now(UTC) + timedelta(days=8)).replace(microsecond=0)
-    first = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", start))
+    first = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start))
     assert isinstance(first, RepairBooked)
     calendar.store.delete("primary", first.calendar_event_id)
     counts = await row_counts(pool)
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", start))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", start))
     assert isinstance(result, ToolError) and result.code == "conflict" and "cancelled" in result.message
     assert await row_counts(pool) == counts
 
@@ -266,7 +274,7 @@ async def test_an_event_cancelled_in_the_calendar_is_not_rebooked(tools, pool, c
 async def test_a_transient_calendar_5xx_is_retried(tools, pool, calendar):
     incident_id = await _incident(tools)
     calendar.fail_next(503, "backendError", "Backend Error", times=1)
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(9 * 24 * 60)))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(9 * 24 * 60)))
     assert isinstance(result, RepairBooked) and not result.already_booked
     assert len(_events_for(calendar, incident_id)) == 1
 
@@ -277,7 +285,7 @@ async def test_calendar_5xx_is_retryable_unavailable_and_writes_nothing(tools, p
     counts = await row_counts(pool)
     calendar.fail_next(status, "backendError", "Backend Error", times=10)
     try:
-        result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(10 * 24 * 60)))
+        result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(10 * 24 * 60)))
     finally:
         calendar.failures.clear()
     assert isinstance(result, ToolError) and result.code == "unavailable" and result.retryable, result
@@ -290,7 +298,7 @@ async def test_unreachable_calendar_is_retryable_unavailable(tools, pool, swap_c
     incident_id = await _incident(tools)
     swap_calendar(google_calendar_api_endpoint=f"http://127.0.0.1:{_closed_port()}")
     counts = await row_counts(pool)
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(11 * 24 * 60)))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(11 * 24 * 60)))
     assert isinstance(result, ToolError) and result.code == "unavailable" and result.retryable, result
     assert "unreachable" in result.message
     assert await row_counts(pool) == counts
@@ -302,7 +310,7 @@ async def test_a_service_account_key_the_calendar_does_not_know_is_a_clear_error
     rogue = write_service_account(make_service_account(calendar.token_uri), str(tmp_path / "rogue.json"))
     swap_calendar(google_application_credentials=rogue)
     counts = await row_counts(pool)
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(12 * 24 * 60)))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(12 * 24 * 60)))
     assert isinstance(result, ToolError) and result.code == "unavailable" and not result.retryable, result
     assert "credentials" in result.message and "Invalid JWT Signature" in result.message
     assert await row_counts(pool) == counts
@@ -318,7 +326,7 @@ async def test_an_unusable_credentials_file_is_a_clear_error(tools, pool, swap_c
         path.write_text(content)
     swap_calendar(google_application_credentials=str(path))
     counts = await row_counts(pool)
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(13 * 24 * 60)))
+    result = await tools.workflow("schedule_repair", **_args(incident_id, "v-plumb-2", in_minutes(13 * 24 * 60)))
     assert isinstance(result, ToolError) and result.code == "unavailable" and not result.retryable, result
     assert "credentials" in result.message and str(path) in result.message
     assert await row_counts(pool) == counts
@@ -327,8 +335,8 @@ async def test_an_unusable_credentials_file_is_a_clear_error(tools, pool, swap_c
 # ------------------------------------------------------------------ 5. bad input: refused before the calendar
 
 REFUSALS = [
-    ({"vendor_id": "v-ghost"}, "not_found", "vendor"),
-    ({"vendor_id": "v-plumb-3"}, "invalid_argument", "does not serve"),  # serves p3 only
+    ({"vendor_id": "v-ghost"}, "forbidden", "approved vendor v-plumb-2, not v-ghost"),
+    ({"vendor_id": "v-plumb-3"}, "forbidden", "approved vendor v-plumb-2"),  # serves p3 only, never approved
     ({"start": "past"}, "invalid_argument", "in the past"),
     ({"property_id": "p2"}, "invalid_argument", "not at property p2"),
     ({"property_id": "p-nowhere"}, "invalid_argument", "not at property p-nowhere"),
@@ -344,24 +352,42 @@ async def test_bad_input_is_refused_and_writes_nothing(tools, pool, calendar, ch
         change = {"start": in_minutes(-30).isoformat()}
     args.update(change)
     counts, calendar_requests = await row_counts(pool), len(calendar.requests)
-    result = await tools.call("schedule_repair", **args)
+    result = await tools.workflow("schedule_repair", **args)
     assert isinstance(result, ToolError) and result.code == code and mentions in result.message, result
     assert await row_counts(pool) == counts
     assert len(calendar.requests) == calendar_requests  # the calendar was never called
 
 
-async def test_a_vendor_of_another_trade_may_be_booked(tools, pool):
-    """Trade is not checked (documented): the category is the guest's first guess and the
-    landlord's approved vendor decides; service area is what makes a booking impossible."""
-    incident_id = await _incident(tools, category="plumbing")
-    result = await tools.call("schedule_repair", **_args(incident_id, "v-appl-1", in_minutes(15 * 24 * 60)))
-    assert isinstance(result, RepairBooked)
+async def test_no_booking_without_an_approval_and_none_after_a_decline(tools, pool, calendar):
+    incident_id, _ = await tools.open_incident(description=DESCRIPTION)
+    args = _args(incident_id, "v-plumb-2", in_minutes(15 * 24 * 60))
+    counts, calendar_requests = await row_counts(pool), len(calendar.requests)
+    unapproved = await tools.workflow("schedule_repair", **args)
+    assert isinstance(unapproved, ToolError) and unapproved.code == "forbidden" and "no approved" in unapproved.message
+    assert await row_counts(pool) == counts
+    await tools.approve(incident_id, "v-plumb-2")
+    await tools.approve(incident_id, None, approved=False)  # the owner changed their mind on a later call
+    counts = await row_counts(pool)
+    declined = await tools.workflow("schedule_repair", **args)
+    assert isinstance(declined, ToolError) and declined.code == "forbidden"
+    assert await row_counts(pool) == counts
+    assert len(calendar.requests) == calendar_requests
+
+
+async def test_a_landlord_call_books_the_vendor_the_owner_approved(tools, pool, calendar):
+    incident_id = await _incident(tools)  # v-plumb-2 approved
+    call_id = await insert_call(pool, call_type="landlord", incident_id=incident_id)
+    result = await tools.call("schedule_repair", call_id=call_id,
+                              **_args(incident_id, "v-plumb-2", in_minutes(16 * 24 * 60)))
+    assert isinstance(result, RepairBooked) and not result.already_booked, result
+    assert len(_events_for(calendar, incident_id)) == 1
+    reference = await pool.fetchval("SELECT reference FROM repair_bookings WHERE id = $1", result.booking_id)
+    assert result.booking_reference.replace("-", "") == reference
 
 
 # ------------------------------------------------------------------ 6. the vendor code after a real booking
 
 VENDOR = "v-plumb-2"
-VENDOR_PHONE = "+15550201002"
 
 
 async def _code_audit(pool, call_id: str):
@@ -383,12 +409,13 @@ async def _no_current_bookings(pool, vendor_id: str) -> None:
 async def test_the_booked_vendor_gets_the_code_inside_the_window(tools, pool, nc):
     await _no_current_bookings(pool, VENDOR)
     incident_id = await _incident(tools)
-    booked = await tools.call("schedule_repair", **_args(incident_id, VENDOR, in_minutes(30)))
+    booked = await tools.workflow("schedule_repair", **_args(incident_id, VENDOR, in_minutes(30)))
     assert isinstance(booked, RepairBooked)
     stream = await _jetstream(nc, "events.p1.vendor.code.>")
 
-    call_id = f"call-{uuid.uuid4().hex[:8]}"
-    result = await tools.call("get_vendor_code", property_id="p1", caller_phone="(555) 020-1002", call_id=call_id)
+    call_id = await insert_call(pool, call_type="vendor", vendor_id=VENDOR, incident_id=incident_id)
+    result = await tools.call("get_vendor_code", property_id="p1", call_id=call_id,
+                              booking_reference=booked.booking_reference)
 
     assert isinstance(result, VendorCode) and result.code == "4812", result
     assert result.valid_until == booked.end
@@ -401,29 +428,29 @@ async def test_the_booked_vendor_gets_the_code_inside_the_window(tools, pool, nc
     assert (released.vendor_id, released.call_id) == (VENDOR, call_id) and b"4812" not in msg.data
     await stream.unsubscribe()
 
-    # The same vendor at another property, and another vendor at this one: refused and audited.
-    for property_id, phone, reason, vendor in [("p2", VENDOR_PHONE, "no_active_booking", VENDOR),
-                                               ("p1", "+15550201001", "no_active_booking", "v-plumb-1"),
-                                               ("p1", unique_phone(), "unknown_caller", None)]:
-        if vendor == "v-plumb-1":
-            await _no_current_bookings(pool, "v-plumb-1")
-        other_call = f"call-{uuid.uuid4().hex[:8]}"
-        refused = await tools.call("get_vendor_code", property_id=property_id, caller_phone=phone, call_id=other_call)
+    # The same vendor at another property, and another vendor at this one, with the reference:
+    # refused and audited.
+    await _no_current_bookings(pool, "v-plumb-1")
+    for property_id, vendor in [("p2", VENDOR), ("p1", "v-plumb-1")]:
+        other_call = await insert_call(pool, call_type="vendor", property_id=property_id, vendor_id=vendor)
+        refused = await tools.call("get_vendor_code", property_id=property_id, call_id=other_call,
+                                   booking_reference=booked.booking_reference)
         assert isinstance(refused, ToolError) and refused.code == "forbidden", refused
         assert "4812" not in refused.message and "7305" not in refused.message
         rows, events = await _code_audit(pool, other_call)
-        assert rows == [(False, reason, vendor)]
+        assert rows == [(False, "no_active_booking", vendor)]
         assert [e["subject"] for e in events] == [f"events.{property_id}.vendor.code.refused"]
-        assert msgspec.json.decode(events[0]["payload"], type=VendorCodeRefused).reason == reason
+        assert msgspec.json.decode(events[0]["payload"], type=VendorCodeRefused).reason == "no_active_booking"
 
 
 async def test_a_booking_hours_away_gives_no_code_yet(tools, pool):
     await _no_current_bookings(pool, VENDOR)
     incident_id = await _incident(tools)
-    booked = await tools.call("schedule_repair", **_args(incident_id, VENDOR, in_minutes(3 * 60)))
+    booked = await tools.workflow("schedule_repair", **_args(incident_id, VENDOR, in_minutes(3 * 60)))
     assert isinstance(booked, RepairBooked)
-    call_id = f"call-{uuid.uuid4().hex[:8]}"
-    result = await tools.call("get_vendor_code", property_id="p1", caller_phone=VENDOR_PHONE, call_id=call_id)
+    call_id = await insert_call(pool, call_type="vendor", vendor_id=VENDOR, incident_id=incident_id)
+    result = await tools.call("get_vendor_code", property_id="p1", call_id=call_id,
+                              booking_reference=booked.booking_reference)
     assert isinstance(result, ToolError) and result.code == "forbidden" and "one hour before" in result.message
     rows, events = await _code_audit(pool, call_id)
     assert rows == [(False, "no_active_booking", VENDOR)]

@@ -1,16 +1,18 @@
-"""create_incident and update_incident_status over NATS, against real PostgreSQL."""
+"""create_incident (on a guest call) and update_incident_status (the workflow's full state
+machine) over NATS, against real PostgreSQL. What a guest call may not do: test_authz_*."""
 
 import asyncio
 
 from fixline_proto.tools import IncidentRef, IncidentStatusChanged, ToolError
 
+from .call_rows import insert_call
 from .conftest import row_counts, unique_phone
 
 
-async def _create(tools, phone=None, category="plumbing", property_id="p1", **extra):
+async def _create(tools, phone=None, category="plumbing", property_id="p1", call_id=None):
+    call_id = call_id or await insert_call(tools.pool, property_id=property_id, phone=phone or unique_phone())
     return await tools.call("create_incident", property_id=property_id, category=category, severity="high",
-                            description="No hot water in the main bathroom", caller_phone=phone or unique_phone(),
-                            **extra)
+                            description="No hot water in the main bathroom", call_id=call_id)
 
 
 async def test_create_incident_writes_row_history_and_outbox(tools, pool):
@@ -32,7 +34,7 @@ async def test_repeat_report_returns_the_open_incident(tools, pool):
     phone = unique_phone()
     first = await _create(tools, phone)
     before = await row_counts(pool)
-    again = await _create(tools, "+1 " + phone[2:5] + " " + phone[5:])  # same number, spoken differently
+    again = await _create(tools, "+1 " + phone[2:5] + " " + phone[5:])  # same number, another call
     assert isinstance(again, IncidentRef)
     assert again.duplicate and again.incident_id == first.incident_id
     assert await row_counts(pool) == before
@@ -52,15 +54,15 @@ async def test_concurrent_identical_reports_make_one_incident(tools, pool):
 async def test_resolved_incident_is_not_a_duplicate_target(tools):
     phone = unique_phone()
     first = await _create(tools, phone, category="appliance")
-    await tools.call("update_incident_status", incident_id=first.incident_id, status="resolved")
+    await tools.workflow("update_incident_status", incident_id=first.incident_id, status="resolved")
     second = await _create(tools, phone, category="appliance")
     assert not second.duplicate and second.incident_id != first.incident_id
 
 
-async def test_report_without_caller_dedupes_on_call_id(tools):
-    args = dict(property_id="p2", category="locks", severity="medium", description="Fob does not open the door")
-    first = await tools.call("create_incident", call_id="call-dedupe-1", **args)
-    second = await tools.call("create_incident", call_id="call-dedupe-1", **args)
+async def test_a_retried_report_on_the_same_call_is_one_incident(tools):
+    call_id = await insert_call(tools.pool, property_id="p2")
+    first = await _create(tools, category="locks", property_id="p2", call_id=call_id)
+    second = await _create(tools, category="locks", property_id="p2", call_id=call_id)
     assert second.duplicate and second.incident_id == first.incident_id
 
 
@@ -69,7 +71,7 @@ async def test_full_lifecycle_is_recorded_in_history(tools, pool):
     path = ["troubleshooting", "awaiting_quotes", "awaiting_approval", "scheduled", "resolved"]
     previous = "open"
     for status in path:
-        result = await tools.call("update_incident_status", incident_id=incident.incident_id, status=status,
+        result = await tools.workflow("update_incident_status", incident_id=incident.incident_id, status=status,
                                   note=f"now {status}")
         assert isinstance(result, IncidentStatusChanged)
         assert (result.status, result.previous_status) == (status, previous)
@@ -85,16 +87,17 @@ async def test_full_lifecycle_is_recorded_in_history(tools, pool):
 
 async def test_illegal_transitions_are_refused_and_change_nothing(tools, pool):
     incident = await _create(tools)
-    await tools.call("update_incident_status", incident_id=incident.incident_id, status="troubleshooting")
+    await tools.workflow("update_incident_status", incident_id=incident.incident_id, status="troubleshooting")
     before = await row_counts(pool)
-    refused = await tools.call("update_incident_status", incident_id=incident.incident_id, status="awaiting_approval")
+    refused = await tools.workflow("update_incident_status", incident_id=incident.incident_id,
+                                   status="awaiting_approval")
     assert isinstance(refused, ToolError) and refused.code == "illegal_transition"
     assert "troubleshooting" in refused.message
     assert await row_counts(pool) == before
-    await tools.call("update_incident_status", incident_id=incident.incident_id, status="cancelled")
+    await tools.workflow("update_incident_status", incident_id=incident.incident_id, status="cancelled")
     before = await row_counts(pool)
     for status in ("open", "resolved", "troubleshooting"):
-        refused = await tools.call("update_incident_status", incident_id=incident.incident_id, status=status)
+        refused = await tools.workflow("update_incident_status", incident_id=incident.incident_id, status=status)
         assert isinstance(refused, ToolError) and refused.code == "illegal_transition"
         assert "already cancelled" in refused.message
     assert await row_counts(pool) == before
@@ -102,18 +105,16 @@ async def test_illegal_transitions_are_refused_and_change_nothing(tools, pool):
 
 async def test_same_status_again_is_an_idempotent_no_op(tools, pool):
     incident = await _create(tools)
-    await tools.call("update_incident_status", incident_id=incident.incident_id, status="troubleshooting")
+    await tools.workflow("update_incident_status", incident_id=incident.incident_id, status="troubleshooting")
     before = await row_counts(pool)
-    again = await tools.call("update_incident_status", incident_id=incident.incident_id, status="troubleshooting")
+    again = await tools.workflow("update_incident_status", incident_id=incident.incident_id,
+                                 status="troubleshooting")
     assert isinstance(again, IncidentStatusChanged) and again.previous_status == "troubleshooting"
     assert await row_counts(pool) == before
 
 
-async def test_unknown_incident_and_property(tools, pool):
+async def test_unknown_incident(tools, pool):
     before = await row_counts(pool)
-    missing = await tools.call("update_incident_status", incident_id="inc-does-not-exist", status="resolved")
+    missing = await tools.workflow("update_incident_status", incident_id="inc-does-not-exist", status="resolved")
     assert isinstance(missing, ToolError) and missing.code == "not_found"
-    unknown_property = await _create(tools, property_id="p404")
-    assert isinstance(unknown_property, ToolError) and unknown_property.code == "not_found"
-    assert "p404" in unknown_property.message
     assert await row_counts(pool) == before

@@ -22,7 +22,8 @@ def test_passages_keep_whole_sentences_within_the_limit():
 
 def test_each_chunk_is_embedded_with_its_title():
     chunks = chunk_article({"id": "a", "property_id": "p1", "title": "Wi-Fi", "body": "Reset the router."})
-    assert [(c.index, c.passage, c.embedded_text) for c in chunks] == [(0, "Reset the router.", "Wi-Fi. Reset the router.")]
+    want = [(0, "Reset the router.", "Wi-Fi. Reset the router.")]
+    assert [(c.index, c.passage, c.embedded_text) for c in chunks] == want
 
 
 async def test_ingest_is_idempotent_and_re_embeds_only_changes(tools_service, pool):

@@ -15,10 +15,11 @@ from fixline.devstack import EmbeddedNats
 from fixline_proto import subjects
 from fixline_proto.events import IncidentCreated
 from fixline_proto.tools import IncidentRef
+from services.common.bus import BusIdentity
 from services.tools.app import ToolsService
 from tests.support.services import running, settings_for
 
-from .conftest import unique_phone
+from .call_rows import insert_call
 
 
 @pytest.fixture
@@ -37,8 +38,9 @@ async def _create(service: ToolsService, n: int) -> list[str]:
     """Straight into the handlers (NATS is down, so not over the bus)."""
     ids = []
     for i in range(n):
+        call_id = await insert_call(service.server.ctx.pool)
         body = msgspec.json.encode({"property_id": "p1", "category": "plumbing", "severity": "low",
-                                    "description": f"drip #{i}", "caller_phone": unique_phone()})
+                                    "description": f"drip #{i}", "call_id": call_id})
         result = await service.server.call("create_incident", body)
         assert isinstance(result, IncidentRef)
         ids.append(result.incident_id)
@@ -60,8 +62,8 @@ async def _wait_until_published(database_url: str, timeout: float = 20.0) -> Non
         await asyncio.sleep(0.1)
 
 
-async def _stream_messages(url: str) -> list[tuple[str, str, IncidentCreated]]:
-    nc = await nats.connect(url)
+async def _stream_messages(server: EmbeddedNats) -> list[tuple[str, str, IncidentCreated]]:
+    nc = await nats.connect(server.url, **BusIdentity("harness", str(server.credentials_dir)).options())
     try:
         js = nc.jetstream()
         info = await js.stream_info(subjects.EVENTS_STREAM)
@@ -77,9 +79,10 @@ async def _stream_messages(url: str) -> list[tuple[str, str, IncidentCreated]]:
 
 
 async def test_events_wait_for_nats_and_arrive_exactly_once(tmp_path, own_database):
-    bus = EmbeddedNats(tmp_path / "nats").start()
+    bus = EmbeddedNats(tmp_path / "nats", with_harness=True).start()
     service = ToolsService()
-    settings = settings_for("tools", nats_url=bus.url, database_url=own_database, outbox_poll_interval_s=0.2,
+    settings = settings_for("tools", nats_url=bus.url, nats_credentials_dir=str(bus.credentials_dir),
+                            database_url=own_database, outbox_poll_interval_s=0.2,
                             kb_embed_on_start=False)
     async with running(service, settings):
         online = await _create(service, 5)
@@ -88,7 +91,7 @@ async def test_events_wait_for_nats_and_arrive_exactly_once(tmp_path, own_databa
         offline = await _create(service, 20)
         await asyncio.sleep(1.0)  # the relay keeps failing meanwhile
         assert await _unpublished(own_database) == 20
-        bus = EmbeddedNats(tmp_path / "nats", port=bus.port, monitor_port=bus.monitor_port).start()
+        bus = EmbeddedNats(tmp_path / "nats", port=bus.port, monitor_port=bus.monitor_port, with_harness=True).start()
         await _wait_until_published(own_database)
         # A relay that crashed after publishing but before stamping re-publishes: deduped.
         conn = await asyncpg.connect(own_database)
@@ -96,7 +99,7 @@ async def test_events_wait_for_nats_and_arrive_exactly_once(tmp_path, own_databa
                            " (SELECT id FROM outbox ORDER BY id DESC LIMIT 10)")
         await conn.close()
         await _wait_until_published(own_database)
-        messages = await _stream_messages(bus.url)
+        messages = await _stream_messages(bus)
     bus.stop()
     msg_ids = [msg_id for msg_id, _, _ in messages]
     incident_ids = [event.incident_id for _, _, event in messages]

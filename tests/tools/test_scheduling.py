@@ -13,7 +13,7 @@ from services.tools.calendar import _endpoint, event_id_for
 from services.tools.scheduling import _utc_start
 from tests.support.services import running, settings_for
 
-from .conftest import in_minutes, row_counts, unique_phone
+from .conftest import in_minutes, row_counts
 
 
 def _closed_port() -> int:
@@ -22,10 +22,11 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-async def _incident(tools, property_id="p1", category="plumbing"):
-    created = await tools.call("create_incident", property_id=property_id, category=category, severity="high",
-                               description="Burst pipe in the garage", caller_phone=unique_phone())
-    return created.incident_id
+async def _incident(tools, property_id="p1", category="plumbing", vendor_id="v-plumb-1"):
+    """Reported on a guest call, the vendor approved on a landlord call."""
+    incident_id, _ = await tools.open_incident(property_id=property_id, category=category)
+    await tools.approve(incident_id, vendor_id, property_id=property_id)
+    return incident_id
 
 
 def test_calendar_ids_are_deterministic_base32hex():
@@ -49,9 +50,9 @@ def test_a_time_without_offset_is_read_in_the_property_time_zone():
 
 REFUSALS = [
     ({"incident_id": "inc-missing"}, "not_found", "incident"),
-    ({"vendor_id": "v-ghost"}, "not_found", "vendor"),
+    ({"vendor_id": "v-ghost"}, "forbidden", "approved vendor v-plumb-1"),
     ({"property_id": "p2"}, "invalid_argument", "not at property p2"),
-    ({"vendor_id": "v-plumb-3"}, "invalid_argument", "does not serve"),  # p3-only vendor
+    ({"vendor_id": "v-plumb-3"}, "forbidden", "approved vendor v-plumb-1"),  # p3-only vendor
     ({"start": "2020-01-01T10:00:00Z"}, "invalid_argument", "in the past"),
 ]
 
@@ -62,16 +63,16 @@ async def test_refusals_before_the_calendar_change_nothing(tools, pool, change, 
     args = {"incident_id": incident_id, "vendor_id": "v-plumb-1", "property_id": "p1",
             "start": in_minutes(24 * 60).isoformat(), **change}
     before = await row_counts(pool)
-    result = await tools.call("schedule_repair", **args)
+    result = await tools.workflow("schedule_repair", **args)
     assert isinstance(result, ToolError) and result.code == code and mentions in result.message
     assert await row_counts(pool) == before
 
 
 async def test_closed_incident_cannot_be_booked(tools, pool):
     incident_id = await _incident(tools)
-    await tools.call("update_incident_status", incident_id=incident_id, status="cancelled")
+    await tools.workflow("update_incident_status", incident_id=incident_id, status="cancelled")
     before = await row_counts(pool)
-    result = await tools.call("schedule_repair", incident_id=incident_id, vendor_id="v-plumb-1", property_id="p1",
+    result = await tools.workflow("schedule_repair", incident_id=incident_id, vendor_id="v-plumb-1", property_id="p1",
                               start=in_minutes(120).isoformat())
     assert isinstance(result, ToolError) and result.code == "conflict" and "cancelled" in result.message
     assert await row_counts(pool) == before
@@ -86,7 +87,7 @@ async def test_unreachable_calendar_is_retryable_and_writes_nothing(tools, nc, p
         before = await row_counts(pool)
         result = await service.server.call("schedule_repair", (
             f'{{"incident_id": "{incident_id}", "vendor_id": "v-plumb-1", "property_id": "p1",'
-            f' "start": "{in_minutes(24 * 60).isoformat()}"}}').encode())
+            f' "start": "{in_minutes(24 * 60).isoformat()}"}}').encode(), workflow=True)
     assert isinstance(result, ToolError) and result.code == "unavailable" and result.retryable
     assert "calendar" in result.message
     assert await row_counts(pool) == before

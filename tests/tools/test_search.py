@@ -13,6 +13,8 @@ from services.tools.embeddings.local import MODEL_ID, LocalMiniLM
 from services.tools.kb import ingest
 from services.tools.search import nearest_chunks, vector_sql
 
+from .call_rows import insert_call
+
 QUERIES = json.loads((Path(__file__).parents[1] / "data" / "maintenance_queries_dev.json").read_text())
 
 
@@ -26,8 +28,8 @@ def ranking_metrics(ranks: list[int | None]) -> dict[str, float]:
 async def test_local_model_recall_at_3_on_the_eval_set(tools):
     ranks = []
     for query in QUERIES:
-        result = await tools.call("search_maintenance", property_id=query["property_id"], query=query["text"],
-                                  limit=10)
+        result = await tools.on_guest_call("search_maintenance", property_id=query["property_id"],
+                                           query=query["text"], limit=10)
         assert isinstance(result, SearchResults) and result.model == MODEL_ID
         assert all(hit.article_id.startswith(query["property_id"] + "-") for hit in result.hits)
         ids = [hit.article_id for hit in result.hits]
@@ -39,16 +41,20 @@ async def test_local_model_recall_at_3_on_the_eval_set(tools):
 
 
 async def test_hits_carry_title_and_passage(tools):
-    result = await tools.call("search_maintenance", property_id="p3", query="the hot tub shows FLO on the panel")
+    result = await tools.on_guest_call("search_maintenance", property_id="p3",
+                                       query="the hot tub shows FLO on the panel")
     assert isinstance(result, SearchResults) and len(result.hits) == 3
     top = result.hits[0]
     assert top.article_id == "p3-hot-tub" and top.title and "FLO" in top.passage
     assert result.hits[0].score >= result.hits[1].score >= result.hits[2].score
 
 
-async def test_unknown_property_is_not_found(tools):
-    result = await tools.call("search_maintenance", property_id="p999", query="no hot water")
-    assert isinstance(result, ToolError) and result.code == "not_found"
+async def test_another_property_than_the_calls_is_refused(tools):
+    call_id = await insert_call(tools.pool, property_id="p1")
+    for property_id in ("p2", "p999"):
+        result = await tools.call("search_maintenance", property_id=property_id, query="no hot water",
+                                  call_id=call_id)
+        assert isinstance(result, ToolError) and result.code == "forbidden" and "property p1" in result.message
 
 
 async def test_vector_query_uses_the_models_hnsw_index(tools_service, pool):

@@ -5,9 +5,11 @@ import json
 
 import aiohttp
 
+from fixline_proto import subjects
+from fixline_proto.codec import TOOL_RESULT_DECODER
 from fixline_proto.tools import IncidentStatusChanged, ToolError
 from services.tools.app import ToolsService
-from services.tools.server import HANDLERS
+from services.tools.server import HANDLERS, WORKFLOW_HANDLERS, _header_text
 from tests.support.services import running, settings_for
 
 
@@ -19,15 +21,17 @@ def _served(service: ToolsService) -> float:
 async def test_service_is_discoverable_with_one_endpoint_per_tool(tools, nc):
     info = json.loads((await nc.request("$SRV.INFO.tools", b"", timeout=2)).data)
     endpoints = {e["name"]: (e["subject"], e["queue_group"]) for e in info["endpoints"]}
-    assert endpoints == {name: (f"tools.{name}", "tools") for name in HANDLERS}
+    assert endpoints == {name: (f"tools.{name}", "tools") for name in HANDLERS} | {
+        f"workflow_{name}": (f"tools.workflow.{name}", "tools") for name in WORKFLOW_HANDLERS}
+    assert set(WORKFLOW_HANDLERS) == {"update_incident_status", "schedule_repair"}
 
 
 async def test_replicas_share_the_load(tools, tools_service):
     second = ToolsService()
     async with running(second, settings_for("tools", kb_embed_on_start=False)):
         before = (_served(tools_service), _served(second))
-        results = await asyncio.gather(*(tools.call("update_incident_status", incident_id=f"inc-none-{i}",
-                                                    status="resolved") for i in range(60)))
+        results = await asyncio.gather(*(tools.workflow("update_incident_status", incident_id=f"inc-none-{i}",
+                                                        status="resolved") for i in range(60)))
         after = (_served(tools_service), _served(second))
     assert all(isinstance(r, ToolError) and r.code == "not_found" for r in results)
     assert after[0] - before[0] > 0 and after[1] - before[1] > 0
@@ -35,25 +39,51 @@ async def test_replicas_share_the_load(tools, tools_service):
 
 
 async def test_metrics_cover_tools_and_the_outbox(tools, tools_service):
-    created = await tools.call("create_incident", property_id="p3", category="hvac", severity="medium",
-                               description="Furnace clicks but no heat")
-    assert isinstance(await tools.call("update_incident_status", incident_id=created.incident_id,
-                                       status="troubleshooting"), IncidentStatusChanged)
-    await tools.call("update_incident_status", incident_id=created.incident_id, status="open")
+    incident_id, _ = await tools.open_incident(property_id="p3", category="hvac", severity="medium",
+                                               description="Furnace clicks but no heat")
+    assert isinstance(await tools.workflow("update_incident_status", incident_id=incident_id,
+                                           status="troubleshooting"), IncidentStatusChanged)
+    await tools.workflow("update_incident_status", incident_id=incident_id, status="open")
+    await tools.call("update_incident_status", incident_id=incident_id, status="cancelled")  # no call: refused
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{tools_service.runtime.port}/metrics") as resp:
             text = await resp.text()
     assert 'fixline_tool_requests_total{tool="create_incident"}' in text
-    assert 'fixline_tool_errors_total{code="illegal_transition",tool="update_incident_status"}' in text
-    assert 'fixline_tool_latency_seconds_bucket{le="0.005",tool="update_incident_status"}' in text
+    assert 'fixline_tool_errors_total{code="illegal_transition",tool="workflow.update_incident_status"}' in text
+    assert 'fixline_tool_errors_total{code="forbidden",tool="update_incident_status"}' in text
+    assert 'fixline_tool_latency_seconds_bucket{le="0.005",tool="workflow.update_incident_status"}' in text
     for name in ("fixline_outbox_unpublished_rows", "fixline_outbox_lag_seconds", "outbox_published_total"):
         assert name in text
 
 
 async def test_slow_request_does_not_block_others(tools, tools_service):
     """Each request runs in its own task: a search (embedding) and status reads overlap."""
-    searches = [tools.call("search_maintenance", property_id="p1", query=f"the wifi is down {i}") for i in range(5)]
-    reads = [tools.call("update_incident_status", incident_id="inc-missing", status="open") for _ in range(20)]
+    searches = [tools.on_guest_call("search_maintenance", query=f"the wifi is down {i}") for i in range(5)]
+    reads = [tools.workflow("update_incident_status", incident_id="inc-missing", status="open") for _ in range(20)]
     results = await asyncio.gather(*searches, *reads)
     assert all(not isinstance(r, ToolError) for r in results[:5])
     assert all(isinstance(r, ToolError) and r.code == "not_found" for r in results[5:])
+
+
+async def test_a_tool_error_also_carries_the_micro_error_headers(tools, nc):
+    reply = await nc.request(subjects.workflow_tool("update_incident_status"),
+                             b'{"incident_id": "inc-missing", "status": "open"}', timeout=10)
+    result = TOOL_RESULT_DECODER.decode(reply.data)
+    assert isinstance(result, ToolError) and result.code == "not_found"
+    assert reply.headers["Nats-Service-Error-Code"] == "not_found"
+    assert reply.headers["Nats-Service-Error"] == result.message
+
+
+def test_an_error_header_is_one_bounded_line_whatever_the_message():
+    header = _header_text("bad\r\nNats-Service-Error-Code: 200\r\n" + "y" * 500)
+    assert header.startswith("bad Nats-Service-Error-Code: 200 y")
+    assert "\r" not in header and "\n" not in header and len(header) == 200
+
+
+async def test_a_success_carries_no_error_headers(tools, nc):
+    incident_id, _ = await tools.open_incident(property_id="p3", category="hvac", severity="low",
+                                               description="Thermostat display is blank")
+    body = b'{"incident_id": "%s", "status": "troubleshooting"}' % incident_id.encode()
+    reply = await nc.request(subjects.workflow_tool("update_incident_status"), body, timeout=10)
+    assert isinstance(TOOL_RESULT_DECODER.decode(reply.data), IncidentStatusChanged)
+    assert "Nats-Service-Error-Code" not in (reply.headers or {})

@@ -11,7 +11,7 @@ keeps the hot inbound `media` decode to one call.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TypeVar, Union
 
 import msgspec
 
@@ -58,19 +58,19 @@ class _Body(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class _Event(msgspec.Struct, frozen=True, rename="camel", tag_field="event"):
-    pass
+    """Subclasses repeat frozen=True (msgspec inherits it; type checkers need it said)."""
 
 
 # ---- inbound bodies -------------------------------------------------------
 
 
-class MediaFormat(_Body):
+class MediaFormat(_Body, frozen=True):
     encoding: str
     sample_rate: int
     channels: int
 
 
-class StartInfo(_Body):
+class StartInfo(_Body, frozen=True):
     account_sid: str
     stream_sid: str
     call_sid: str
@@ -79,23 +79,23 @@ class StartInfo(_Body):
     custom_parameters: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class MediaInfo(_Body):
+class MediaInfo(_Body, frozen=True):
     track: str
     chunk: str
     timestamp: str
     payload: bytes  # μ-law, base64 on the wire
 
 
-class DtmfInfo(_Body):
+class DtmfInfo(_Body, frozen=True):
     track: str
     digit: str
 
 
-class MarkInfo(_Body):
+class MarkInfo(_Body, frozen=True):
     name: str
 
 
-class StopInfo(_Body):
+class StopInfo(_Body, frozen=True):
     account_sid: str
     call_sid: str
 
@@ -103,36 +103,36 @@ class StopInfo(_Body):
 # ---- inbound messages (field order follows Twilio's documented samples) ----
 
 
-class Connected(_Event, tag="connected"):
+class Connected(_Event, frozen=True, tag="connected"):
     protocol: str
     version: str
 
 
-class Start(_Event, tag="start"):
+class Start(_Event, frozen=True, tag="start"):
     sequence_number: str
     start: StartInfo
     stream_sid: str
 
 
-class Media(_Event, tag="media"):
+class Media(_Event, frozen=True, tag="media"):
     sequence_number: str
     media: MediaInfo
     stream_sid: str
 
 
-class Dtmf(_Event, tag="dtmf"):
+class Dtmf(_Event, frozen=True, tag="dtmf"):
     stream_sid: str
     sequence_number: str
     dtmf: DtmfInfo
 
 
-class Mark(_Event, tag="mark"):
+class Mark(_Event, frozen=True, tag="mark"):
     sequence_number: str
     stream_sid: str
     mark: MarkInfo
 
 
-class Stop(_Event, tag="stop"):
+class Stop(_Event, frozen=True, tag="stop"):
     sequence_number: str
     stop: StopInfo
     stream_sid: str
@@ -143,28 +143,29 @@ InboundMessage = Union[Connected, Start, Media, Dtmf, Mark, Stop]
 # ---- outbound messages ------------------------------------------------------
 
 
-class OutboundMediaInfo(_Body):
+class OutboundMediaInfo(_Body, frozen=True):
     payload: bytes  # μ-law, base64 on the wire
 
 
-class OutboundMedia(_Event, tag="media"):
+class OutboundMedia(_Event, frozen=True, tag="media"):
     stream_sid: str
     media: OutboundMediaInfo
 
 
-class OutboundMark(_Event, tag="mark"):
+class OutboundMark(_Event, frozen=True, tag="mark"):
     stream_sid: str
     mark: MarkInfo
 
 
-class Clear(_Event, tag="clear"):
+class Clear(_Event, frozen=True, tag="clear"):
     stream_sid: str
 
 
 OutboundMessage = Union[OutboundMedia, OutboundMark, Clear]
 
-_inbound_decoder = msgspec.json.Decoder(InboundMessage)
-_outbound_decoder = msgspec.json.Decoder(OutboundMessage)
+T = TypeVar("T")
+_inbound_decoder: msgspec.json.Decoder[InboundMessage] = msgspec.json.Decoder(InboundMessage)
+_outbound_decoder: msgspec.json.Decoder[OutboundMessage] = msgspec.json.Decoder(OutboundMessage)
 _encoder = msgspec.json.Encoder()
 
 
@@ -178,7 +179,7 @@ def decode_outbound(data: str | bytes) -> OutboundMessage:
     return _decode(_outbound_decoder, data)
 
 
-def _decode(decoder: msgspec.json.Decoder, data: str | bytes):
+def _decode(decoder: msgspec.json.Decoder[T], data: str | bytes) -> T:
     if len(data) > MAX_MESSAGE_BYTES:
         raise TwilioCodecError(f"Twilio message too large: {len(data)} > {MAX_MESSAGE_BYTES}")
     try:

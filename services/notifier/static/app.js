@@ -10,7 +10,11 @@ const STATUS_LABEL = {
 const CLOSED = new Set(["resolved", "cancelled"]);
 const STALE_AFTER_S = 15;
 
-const state = { seq: 0, properties: {}, vendors: {}, incidents: {}, calls: {}, services: {} };
+// Keyed by ids from events: no prototype, so an id like "__proto__" is just a key.
+function dict(entries = []) { return Object.assign(Object.create(null), Object.fromEntries(entries)); }
+function own(table, key) { return Object.hasOwn(table, key) ? table[key] : undefined; }
+
+const state = { seq: 0, properties: dict(), vendors: dict(), incidents: dict(), calls: dict(), services: dict() };
 const ui = { lastId: null, source: null, retryMs: 1000, openSteps: new Set(), scrolledUp: new Set(), renderQueued: false };
 
 // ---------- reducer ----------
@@ -85,11 +89,11 @@ const APPLY = {
 
 function loadSnapshot(snap) {
   state.seq = snap.seq;
-  state.properties = Object.fromEntries(snap.properties.map((p) => [p.id, p]));
-  state.vendors = Object.fromEntries(snap.vendors.map((v) => [v.id, v]));
-  state.incidents = Object.fromEntries(snap.incidents.map((i) => [i.incident_id, i]));
-  state.calls = Object.fromEntries(snap.calls.map((c) => [c.call_id, c]));
-  state.services = Object.fromEntries(snap.services.map((s) => [s.service + "/" + s.instance, s]));
+  state.properties = dict(snap.properties.map((p) => [p.id, p]));
+  state.vendors = dict(snap.vendors.map((v) => [v.id, v]));
+  state.incidents = dict(snap.incidents.map((i) => [i.incident_id, i]));
+  state.calls = dict(snap.calls.map((c) => [c.call_id, c]));
+  state.services = dict(snap.services.map((s) => [s.service + "/" + s.instance, s]));
   fillPropertyFilter();
 }
 
@@ -146,9 +150,11 @@ function fmtTime(iso, propertyId, withDate = true) {
   if (!iso) return "";
   const tz = tzOf(propertyId);
   const key = tz + withDate;
-  formatters[key] ||= new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "numeric", minute: "2-digit",
-    ...(withDate ? { month: "short", day: "numeric", timeZoneName: "short" } : {}) });
-  return formatters[key].format(new Date(iso));
+  try {
+    formatters[key] ||= new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "numeric", minute: "2-digit",
+      ...(withDate ? { month: "short", day: "numeric", timeZoneName: "short" } : {}) });
+    return formatters[key].format(new Date(iso));
+  } catch (_) { return String(iso); }
 }
 function fmtMoney(amount, currency) {
   try { return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(amount); }
@@ -158,13 +164,31 @@ function fmtDuration(seconds) {
   const s = Math.max(0, Math.round(seconds)); const m = Math.floor(s / 60);
   return m + ":" + String(s % 60).padStart(2, "0");
 }
-function esc(value) {
-  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+function label(value) { return String(value || "").replace(/_/g, " "); }
+function propName(id) { return (state.properties[id] || {}).name || id; }
+function vendorName(id) { return (state.vendors[id] || {}).name || id || "—"; }
+
+// ---------- DOM building: data only ever becomes text nodes or attribute values ----------
+const ATTRIBUTES = /^(class|data-[a-z-]+|aria-[a-z-]+|role|value|open)$/;
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (!ATTRIBUTES.test(name)) throw new Error("el(): attribute not allowed: " + name);
+    if (value === null || value === undefined || value === false) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
 }
-function label(value) { return esc(String(value || "").replace(/_/g, " ")); }
-function propName(id) { return esc((state.properties[id] || {}).name || id); }
-function vendorName(id) { return esc((state.vendors[id] || {}).name || id || "—"); }
-function chip(value, text) { return `<span class="chip chip-${esc(value)}">${text ?? label(value)}</span>`; }
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false || child === "") continue;
+    node.append(child instanceof Node ? child : String(child));   // a string becomes a Text node
+  }
+  return node;
+}
+function empty(text, tag = "p") { return el(tag, { class: "empty" }, text); }
+function chip(value, text) { return el("span", { class: "chip chip-" + String(value) }, text ?? label(value)); }
 
 // ---------- rendering ----------
 function scheduleRender() {
@@ -192,91 +216,126 @@ function render() {
 function renderIncidents(incidents) {
   const showClosed = document.getElementById("show-closed").checked;
   const shown = incidents.filter((i) => showClosed || !CLOSED.has(i.status))
-    .sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
-  document.getElementById("incidents").innerHTML = shown.length ? shown.map(incidentCard).join("")
-    : `<p class="empty">No ${showClosed ? "" : "open "}incidents. All quiet.</p>`;
+    .sort((a, b) => String(b.updated_at || "").localeCompare(String(a.updated_at || "")));
+  document.getElementById("incidents").replaceChildren(...(shown.length ? shown.map(incidentCard)
+    : [empty(`No ${showClosed ? "" : "open "}incidents. All quiet.`)]));
 }
+
+function statusLabel(status) { return own(STATUS_LABEL, status) || status; }
 
 function incidentCard(inc) {
   const closed = CLOSED.has(inc.status) ? " closed" : "";
   const history = inc.history.map((h) =>
-    `<li><b>${esc(STATUS_LABEL[h.status] || h.status)}</b>&nbsp;${fmtTime(h.at, inc.property_id, false)}</li>`).join("");
-  return `<article class="incident sev-${esc(inc.severity)}${closed}" data-incident="${esc(inc.incident_id)}">
-    <div class="incident-head">
-      <span class="incident-title">${label(inc.category)} issue</span>
-      ${chip(inc.severity)} ${chip(inc.status, esc(STATUS_LABEL[inc.status] || inc.status))}
-    </div>
-    <div class="incident-meta">${propName(inc.property_id)} · reported ${fmtTime(inc.created_at, inc.property_id)}
-      ${inc.caller_phone ? " · " + esc(inc.caller_phone) : ""}</div>
-    <p class="incident-desc">${esc(inc.description)}</p>
-    <ol class="timeline" aria-label="Status history">${history}</ol>
-    ${outreachBlock(inc)}
-  </article>`;
+    el("li", null, el("b", null, statusLabel(h.status)), "\u00a0" + fmtTime(h.at, inc.property_id, false)));
+  return el("article", { class: `incident sev-${inc.severity}${closed}`, "data-incident": inc.incident_id },
+    el("div", { class: "incident-head" },
+      el("span", { class: "incident-title" }, label(inc.category) + " issue"), " ",
+      chip(inc.severity), " ", chip(inc.status, statusLabel(inc.status))),
+    el("div", { class: "incident-meta" }, propName(inc.property_id), " · reported ",
+      fmtTime(inc.created_at, inc.property_id), inc.caller_phone ? " · " + inc.caller_phone : ""),
+    el("p", { class: "incident-desc" }, inc.description),
+    el("ol", { class: "timeline", "aria-label": "Status history" }, history),
+    outreachBlock(inc));
+}
+
+function quotesTable(inc) {
+  if (!inc.quotes.length) return null;
+  const tz = inc.property_id;
+  const rows = inc.quotes.map((q) => el("tr", null, el("td", null, vendorName(q.vendor_id)),
+    el("td", { class: "num" }, fmtMoney(q.price, q.currency)),
+    el("td", null, q.earliest_start ? fmtTime(q.earliest_start, tz) : "—")));
+  return el("table", { class: "quotes" },
+    el("thead", null, el("tr", null, el("th", null, "Vendor"), el("th", null, "Quote"), el("th", null, "Earliest"))),
+    el("tbody", null, rows));
+}
+
+function decisionCallout(d) {
+  if (!d) return null;
+  return el("div", { class: "callout " + (d.approved ? "callout-ok" : "callout-bad") },
+    el("b", null, "Landlord " + (d.approved ? "approved" : "declined")),
+    d.vendor_id ? " · " + vendorName(d.vendor_id) : "", d.notes ? " — " + d.notes : "");
+}
+
+function outreachSteps(inc) {
+  if (!inc.outreach.length) return null;
+  const tz = inc.property_id;
+  const count = inc.outreach.length;
+  return el("details", { class: "steps", "data-steps": inc.incident_id, open: ui.openSteps.has(inc.incident_id) },
+    el("summary", null, `Outreach progress (${count} ${count === 1 ? "step" : "steps"})`),
+    el("ol", null, inc.outreach.map((s) => el("li", null, fmtTime(s.at, tz, false), " — ", label(s.stage),
+      s.vendor_id ? " · " + vendorName(s.vendor_id) : "", s.detail ? ": " + s.detail : ""))));
 }
 
 function outreachBlock(inc) {
-  if (!inc.quotes.length && !inc.outreach.length && !inc.decision && !inc.booking) return "";
+  if (!inc.quotes.length && !inc.outreach.length && !inc.decision && !inc.booking) return null;
   const tz = inc.property_id;
-  const quotes = inc.quotes.length ? `<table class="quotes"><thead><tr><th>Vendor</th><th>Quote</th><th>Earliest</th></tr></thead><tbody>
-    ${inc.quotes.map((q) => `<tr><td>${vendorName(q.vendor_id)}</td><td class="num">${fmtMoney(q.price, q.currency)}</td>
-      <td>${q.earliest_start ? fmtTime(q.earliest_start, tz) : "—"}</td></tr>`).join("")}</tbody></table>` : "";
-  const rec = inc.recommendation ? `<div class="callout callout-rec"><b>Recommendation:</b> ${esc(inc.recommendation)}</div>` : "";
-  const d = inc.decision;
-  const decision = d ? `<div class="callout ${d.approved ? "callout-ok" : "callout-bad"}"><b>Landlord ${d.approved ? "approved" : "declined"}</b>
-    ${d.vendor_id ? " · " + vendorName(d.vendor_id) : ""}${d.notes ? " — " + esc(d.notes) : ""}</div>` : "";
   const b = inc.booking;
-  const booking = b ? `<div class="callout callout-book"><b>Booked:</b> ${vendorName(b.vendor_id)} · ${fmtTime(b.start, tz)} – ${fmtTime(b.end, tz, false)}</div>` : "";
-  const open = ui.openSteps.has(inc.incident_id) ? " open" : "";
-  const steps = inc.outreach.length ? `<details class="steps" data-steps="${esc(inc.incident_id)}"${open}>
-    <summary>Outreach progress (${inc.outreach.length} ${inc.outreach.length === 1 ? "step" : "steps"})</summary><ol>${inc.outreach.map((s) =>
-      `<li>${fmtTime(s.at, tz, false)} — ${label(s.stage)}${s.vendor_id ? " · " + vendorName(s.vendor_id) : ""}${s.detail ? ": " + esc(s.detail) : ""}</li>`).join("")}</ol></details>` : "";
-  return `<section class="outreach"><h3>Vendor outreach</h3>${quotes}${rec}${decision}${booking}${steps}</section>`;
+  return el("section", { class: "outreach" }, el("h3", null, "Vendor outreach"), quotesTable(inc),
+    inc.recommendation ? el("div", { class: "callout callout-rec" }, el("b", null, "Recommendation:"), " ",
+      inc.recommendation) : null,
+    decisionCallout(inc.decision),
+    b ? el("div", { class: "callout callout-book" }, el("b", null, "Booked:"), " ", vendorName(b.vendor_id),
+      " · ", fmtTime(b.start, tz), " – ", fmtTime(b.end, tz, false)) : null,
+    outreachSteps(inc));
 }
 
 function renderCalls(calls) {
-  const live = calls.filter((c) => c.live).sort((a, b) => (b.started_at || "").localeCompare(a.started_at || ""));
+  const live = calls.filter((c) => c.live)
+    .sort((a, b) => String(b.started_at || "").localeCompare(String(a.started_at || "")));
   const box = document.getElementById("calls");
-  box.innerHTML = live.length ? live.map(callCard).join("") : `<p class="empty">No calls in progress.</p>`;
+  box.replaceChildren(...(live.length ? live.map(callCard) : [empty("No calls in progress.")]));
   // follow each transcript as it is spoken, unless the reader scrolled up in it
   box.querySelectorAll(".transcript").forEach((t) => { if (!ui.scrolledUp.has(t.dataset.call)) t.scrollTop = t.scrollHeight; });
-  const ended = calls.filter((c) => !c.live).sort((a, b) => (b.ended_at || "").localeCompare(a.ended_at || "")).slice(0, 20);
-  document.getElementById("recent-calls").innerHTML = ended.map((c) => `<div class="recent-row">
-    <span>${chip(c.call_type)} ${esc(c.direction === "outbound" ? c.to_number : c.from_number)}</span>
-    <span class="muted">${fmtTime(c.ended_at, c.property_id)} · ${fmtDuration(c.duration_s || 0)}</span></div>`).join("")
-    || `<p class="empty">None yet.</p>`;
+  const ended = calls.filter((c) => !c.live)
+    .sort((a, b) => String(b.ended_at || "").localeCompare(String(a.ended_at || ""))).slice(0, 20);
+  document.getElementById("recent-calls").replaceChildren(...(ended.length ? ended.map(recentRow) : [empty("None yet.")]));
+}
+
+function recentRow(c) {
+  return el("div", { class: "recent-row" },
+    el("span", null, chip(c.call_type), " ", c.direction === "outbound" ? c.to_number : c.from_number),
+    el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0)));
+}
+
+function bubble(t) {
+  const who = t.role === "agent" ? "Agent" : t.role === "caller" ? "Caller" : "System";
+  const cls = `bubble bubble-${t.role}${t.final ? "" : " partial"}${t.interrupted ? " interrupted" : ""}`;
+  return el("div", { class: cls }, el("span", { class: "who" }, who), t.text);
 }
 
 function callCard(call) {
   const other = call.direction === "outbound" ? call.to_number : call.from_number;
   const elapsed = call.started_at ? (Date.now() - Date.parse(call.started_at)) / 1000 : 0;
-  const turns = call.transcript.map((t) => `<div class="bubble bubble-${esc(t.role)}${t.final ? "" : " partial"}${t.interrupted ? " interrupted" : ""}">
-    <span class="who">${t.role === "agent" ? "Agent" : t.role === "caller" ? "Caller" : "System"}</span>${esc(t.text)}</div>`).join("");
-  return `<article class="call" data-call="${esc(call.call_id)}">
-    <div class="call-head"><span class="live-dot" aria-label="live"></span>
-      <span class="call-who">${esc(other)}</span>${chip(call.call_type)}
-      <span class="chip chip-plain">${esc(PERSONA[call.call_type] || "")} persona</span></div>
-    <div class="call-meta">${propName(call.property_id)} · ${call.direction === "outbound" ? "outbound" : "inbound"} ·
-      ${label(call.status.replace(/-/g, " "))} · <span data-started="${esc(call.started_at || "")}">${fmtDuration(elapsed)}</span></div>
-    <div class="transcript" data-call="${esc(call.call_id)}" aria-live="polite">${turns || `<p class="empty">Waiting for speech…</p>`}</div>
-  </article>`;
+  const turns = call.transcript.map(bubble);
+  return el("article", { class: "call", "data-call": call.call_id },
+    el("div", { class: "call-head" }, el("span", { class: "live-dot", "aria-label": "live" }),
+      el("span", { class: "call-who" }, other), chip(call.call_type), " ",
+      el("span", { class: "chip chip-plain" }, (own(PERSONA, call.call_type) || "") + " persona")),
+    el("div", { class: "call-meta" }, propName(call.property_id), " · ",
+      call.direction === "outbound" ? "outbound" : "inbound", " · ", label(String(call.status).replace(/-/g, " ")),
+      " · ", el("span", { "data-started": call.started_at || "" }, fmtDuration(elapsed))),
+    el("div", { class: "transcript", "data-call": call.call_id, "aria-live": "polite" },
+      turns.length ? turns : empty("Waiting for speech…")));
 }
 
 function renderHealth() {
   const now = Date.now() / 1000;
-  const beats = Object.values(state.services).sort((a, b) => (a.service + a.instance).localeCompare(b.service + b.instance));
-  document.getElementById("health").innerHTML = beats.length ? beats.map((b) => {
-    const age = now - b.ts; const stale = age > STALE_AFTER_S;
-    return `<li><span class="dot ${stale ? "" : "dot-" + esc(b.state)}"></span><span class="svc">${esc(b.service)}</span>
-      ${chip(stale ? "stale" : b.state, stale ? "no heartbeat" : label(b.state))}
-      <span class="inst">${esc(b.instance)}<br>${Math.max(0, Math.round(age))} s ago</span></li>`;
-  }).join("") : `<li class="empty">Waiting for heartbeats…</li>`;
+  const beats = Object.values(state.services)
+    .sort((a, b) => String(a.service + a.instance).localeCompare(String(b.service + b.instance)));
+  document.getElementById("health").replaceChildren(...(beats.length ? beats.map((b) => {
+    const age = now - b.ts; const stale = !(age <= STALE_AFTER_S);
+    return el("li", null, el("span", { class: stale ? "dot" : "dot dot-" + b.state }),
+      el("span", { class: "svc" }, b.service), " ",
+      chip(stale ? "stale" : b.state, stale ? "no heartbeat" : label(b.state)), " ",
+      el("span", { class: "inst" }, b.instance, el("br"), Math.max(0, Math.round(age)) + " s ago"));
+  }) : [empty("Waiting for heartbeats…", "li")]));
 }
 
 function fillPropertyFilter() {
   const select = document.getElementById("property-filter");
   const current = select.value || localStorage.getItem("fixline.property") || "";
-  select.innerHTML = `<option value="">All properties</option>` + Object.values(state.properties)
-    .map((p) => `<option value="${esc(p.id)}">${esc(p.name)}</option>`).join("");
+  select.replaceChildren(new Option("All properties", ""),
+    ...Object.values(state.properties).map((p) => new Option(p.name, p.id)));
   select.value = state.properties[current] ? current : "";
 }
 

@@ -24,7 +24,7 @@ def test_ulaw_codes_round_trip() -> None:
     codes = bytes(range(256))
     back = pcm16_to_ulaw(ulaw_to_pcm16(codes))
     # 0x7F is μ-law "negative zero"; it decodes to 0 and re-encodes as 0xFF
-    assert [c for c, b in zip(codes, back) if c != b] == [0x7F]
+    assert [c for c, b in zip(codes, back, strict=True) if c != b] == [0x7F]
     assert back[0x7F] == ULAW_SILENCE
 
 

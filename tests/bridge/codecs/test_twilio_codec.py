@@ -44,7 +44,8 @@ INBOUND_GOLDENS = {
     "start": (
         '{"event":"start","sequenceNumber":"1","start":{"accountSid":"%s","streamSid":"%s","callSid":"%s",'
         '"tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},'
-        '"customParameters":{"FirstName":"Jane","RemoteParty":"Bob"}},"streamSid":"%s"}' % (ACCOUNT, STREAM, CALL, STREAM),
+        '"customParameters":{"FirstName":"Jane","RemoteParty":"Bob"}},"streamSid":"%s"}'
+        % (ACCOUNT, STREAM, CALL, STREAM),
         Start(
             sequence_number="1",
             start=StartInfo(
@@ -61,7 +62,8 @@ INBOUND_GOLDENS = {
     "media": (
         '{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5",'
         '"payload":"%s"},"streamSid":"%s"}' % (AUDIO_B64, STREAM),
-        Media(sequence_number="4", media=MediaInfo(track="inbound", chunk="2", timestamp="5", payload=AUDIO), stream_sid=STREAM),
+        Media(sequence_number="4", media=MediaInfo(track="inbound", chunk="2", timestamp="5", payload=AUDIO),
+              stream_sid=STREAM),
     ),
     "dtmf": (
         '{"event":"dtmf","streamSid":"%s","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}' % STREAM,

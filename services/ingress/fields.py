@@ -1,0 +1,126 @@
+"""Every field of a signed webhook checked before anything touches the database.
+
+Twilio's signature proves who sent a request, not that its fields are sane: a NUL in a
+CallSid, a SequenceNumber past 32 bits or a CallDuration of ``nan`` must be a 400 naming
+the field and the rule — never a 500, a traceback or an event nobody can read. Messages
+never echo the value (it may be huge, binary or a caller's number).
+"""
+
+from __future__ import annotations
+
+import re
+from multidict import MultiDictProxy
+
+from . import call_status
+from .callbacks import STREAM_EVENTS, StatusCallback, StreamCallback
+from .voice import VoiceRequest
+
+Fields = MultiDictProxy[str]  # a form or a query string (both may repeat keys)
+
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+STREAM_SID = re.compile(r"MZ[0-9a-fA-F]{32}")
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
+STATUS = re.compile(r"[a-z][a-z-]{0,19}")
+ANSWERED_BY = re.compile(r"[a-z][a-z_]{0,31}")
+SEQUENCE = re.compile(r"[0-9]{1,10}")
+DURATION = re.compile(r"[0-9]{1,7}")
+CALL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+WITHHELD = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable", "blocked"})
+MAX_SEQUENCE = 2**31 - 1           # calls.last_sequence is a 32-bit integer
+MAX_FIELDS = 200
+MAX_FIELD_CHARS = 8192
+MAX_STREAM_ERROR_CHARS = 500
+
+
+class BadWebhook(ValueError):
+    """A signed request whose fields break a rule; the message names the field and the rule."""
+
+
+def check_all(form: Fields, query: Fields) -> None:
+    """Rules for every field, also those ingress does not read: no NUL or control
+    characters, bounded length and count."""
+    if len(form) > MAX_FIELDS:
+        raise BadWebhook(f"more than {MAX_FIELDS} fields")
+    for source, fields in (("form", form), ("query", query)):
+        for name, value in fields.items():
+            if len(name) > 64 or CONTROL.search(name):
+                raise BadWebhook(f"a {source} field name is not printable or too long")
+            if len(value) > MAX_FIELD_CHARS:
+                raise BadWebhook(f"{name} is longer than {MAX_FIELD_CHARS} characters")
+            if CONTROL.search(value):
+                raise BadWebhook(f"{name} contains control characters")
+
+
+def _one(form: Fields, name: str, *, required: bool) -> str | None:
+    values = form.getall(name, [])
+    if len(values) > 1:
+        raise BadWebhook(f"{name} given more than once")
+    value = values[0] if values else None
+    if not value:
+        if required:
+            raise BadWebhook(f"missing {name}")
+        return None
+    return value
+
+
+def _matching(form: Fields, name: str, pattern: re.Pattern, rule: str, *,
+              required: bool = True) -> str | None:
+    value = _one(form, name, required=required)
+    if value is not None and not pattern.fullmatch(value):
+        raise BadWebhook(f"{name} is not {rule}")
+    return value
+
+
+def _caller(form: Fields) -> str:
+    """``From``: an E.164 number, or a withheld caller ID (kept as ``anonymous``)."""
+    value = _one(form, "From", required=True)
+    if value.lower().lstrip("+") in WITHHELD or value == "+266696687":  # Twilio's "anonymous" number
+        return "anonymous"
+    if not PHONE.fullmatch(value):
+        raise BadWebhook("From is not an E.164 phone number")
+    return value
+
+
+def _call_id(query: Fields) -> str | None:
+    return _matching(query, "call_id", CALL_ID, "a call id", required=False)
+
+
+def voice_request(form: Fields, query: Fields) -> VoiceRequest:
+    check_all(form, query)
+    sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
+    from_number = _caller(form)
+    to_number = _matching(form, "To", PHONE, "an E.164 phone number")
+    status = _matching(form, "CallStatus", STATUS, "a call status", required=False)
+    return VoiceRequest(sid=sid, from_number=from_number, to_number=to_number,
+                        status=status if status in call_status.RANK else "",
+                        answered_by=_matching(form, "AnsweredBy", ANSWERED_BY, "an AMD result", required=False),
+                        call_id=_call_id(query))
+
+
+def status_callback(form: Fields, query: Fields) -> StatusCallback:
+    check_all(form, query)
+    sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
+    status = _matching(form, "CallStatus", STATUS, "a call status")
+    sequence = _matching(form, "SequenceNumber", SEQUENCE, "a whole number", required=False)
+    if sequence is not None and int(sequence) > MAX_SEQUENCE:
+        raise BadWebhook(f"SequenceNumber is beyond {MAX_SEQUENCE}")
+    duration = _matching(form, "CallDuration", DURATION, "a whole number of seconds", required=False)
+    return StatusCallback(sid=sid, status=status, sequence=None if sequence is None else int(sequence),
+                          answered_by=_matching(form, "AnsweredBy", ANSWERED_BY, "an AMD result", required=False),
+                          duration_s=float(duration or 0), call_id=_call_id(query))
+
+
+def stream_callback(form: Fields, query: Fields) -> StreamCallback:
+    check_all(form, query)
+    sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
+    stream_event = _one(form, "StreamEvent", required=True)
+    if stream_event not in STREAM_EVENTS:
+        raise BadWebhook(f"StreamEvent is not one of {', '.join(STREAM_EVENTS)}")
+    error = _one(form, "StreamError", required=False) or ""
+    if len(error) > MAX_STREAM_ERROR_CHARS:
+        raise BadWebhook(f"StreamError is longer than {MAX_STREAM_ERROR_CHARS} characters")
+    stream_sid = _matching(form, "StreamSid", STREAM_SID, "a Twilio stream SID (MZ + 32 hex digits)",
+                           required=False)
+    return StreamCallback(sid=sid, stream_event=stream_event, stream_sid=stream_sid or "", error=error,
+                          call_id=_call_id(query))
