@@ -5,9 +5,10 @@ Gemini down (cheapest-earliest fallback)."""
 from __future__ import annotations
 
 from emulators.gemini import GeminiEmulator
+from tests.tools.call_rows import insert_call
 
 from .conftest import outreach
-from .harness import World
+from .harness import World, unique_phone
 
 
 async def _status(pool, incident_id: str) -> str:
@@ -99,11 +100,14 @@ async def test_a_repeat_report_that_now_needs_a_professional_starts_outreach(wor
     """First report: the guest is still troubleshooting (no professional yet, nobody dialled);
     the same problem reported again needing one moves the incident on and outreach starts."""
     async with outreach(outreach_settings()):
-        args = dict(property_id="p2", category="plumbing", severity="medium", caller_phone="+15550177001",
-                    description="Bathroom tap dripping")
-        first = await world.tool("create_incident", **args, needs_professional=False, urgency="flexible")
-        assert first.status == "open"
-        again = await world.tool("create_incident", **args, needs_professional=True, urgency="this_week")
+        guest = unique_phone()  # the same guest rings twice: two calls, one number
+        first_call, second_call = [await insert_call(world.pool, property_id="p2", phone=guest) for _ in range(2)]
+        args = dict(property_id="p2", category="plumbing", severity="medium", description="Bathroom tap dripping")
+        first = await world.tool("create_incident", **args, call_id=first_call, needs_professional=False,
+                                 urgency="flexible")
+        assert first.status == "open", first
+        again = await world.tool("create_incident", **args, call_id=second_call, needs_professional=True,
+                                 urgency="this_week")
         assert (again.incident_id, again.status, again.duplicate) == (first.incident_id, "awaiting_quotes", True)
         await world.wait_dials(first.incident_id, "vendor", 2)
 
