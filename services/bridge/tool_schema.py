@@ -76,6 +76,9 @@ TOOLS_BY_CALL_TYPE: dict[str, tuple[str, ...]] = {
     "landlord": ("record_decision",),
 }
 
+# A booked vendor phoning in (ingress types it vendor) is there for the access code, not a quote.
+INBOUND_VENDOR_TOOLS = ("get_vendor_code", "search_maintenance")
+
 # Fields optional on the bus (older clients) that the model must always state.
 MODEL_MUST_STATE: dict[str, tuple[str, ...]] = {"create_incident": ("needs_professional", "urgency")}
 
@@ -142,13 +145,21 @@ def tools_for_call_type(call_type: str) -> tuple[str, ...]:
     return tuple(n for n in TOOLS_BY_CALL_TYPE.get(call_type, ()) if call_type in CALL_TYPES_OF_TOOL[n])
 
 
+def tools_for(ctx: CallContext) -> tuple[str, ...]:
+    """The tools of this call: its persona's, narrowed for a vendor who phoned in."""
+    tools = tools_for_call_type(ctx.call_type)
+    if ctx.call_type == "vendor" and ctx.direction == "inbound":
+        return tuple(n for n in tools if n in INBOUND_VENDOR_TOOLS)
+    return tools
+
+
 def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:
     hidden = set(ALWAYS_FILLED) | set(filled_fields(ctx))
     behavior = types.Behavior.NON_BLOCKING if non_blocking else None
     decls = [types.FunctionDeclaration(name=name, description=DESCRIPTIONS.get(name, name),
                                        parameters_json_schema=parameters_schema(name, hidden),
                                        behavior=behavior)
-             for name in tools_for_call_type(ctx.call_type)]
+             for name in tools_for(ctx)]
     # Call control stays blocking: the model must wait for it to take effect.
     control = types.Behavior.BLOCKING if non_blocking else None
     decls += [types.FunctionDeclaration(name=name, description=DESCRIPTIONS[name],

@@ -25,7 +25,7 @@ from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
-from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for_call_type
+from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for
 
 log = logging.getLogger("fixline.bridge.tools")
 
@@ -137,7 +137,7 @@ class ToolsDispatcher:
     async def _execute(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
         if name in self.bridge_handlers:
             return await self.bridge_handlers[name](args), "ok"
-        if name not in TOOL_REQUESTS or name not in tools_for_call_type(self.ctx.call_type):
+        if name not in TOOL_REQUESTS or name not in tools_for(self.ctx):
             # Declared per persona; a call to a tool this persona was not given is refused too.
             log.warning("model called a tool it was not given", extra={"tool": name[:64]})
             return error_response("unknown_tool", f"There is no tool called {name!r} on this call. "

@@ -79,7 +79,8 @@ class IngressService:
         voice = VoiceHandler(rt.pool, self.admission, VoiceConfig(
             media_url=media_stream_url(s), stream_status_url=f"{s.public_base_url}/twilio/stream-status",
             token_secret=s.media_token_secret, token_ttl_s=s.media_token_ttl_s, overflow_mode=s.overflow_mode,
-            overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number), self.metrics)
+            overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number,
+            vendor_code_early_s=s.vendor_code_early_s), self.metrics)
         self.webhooks.attach(rt.pool, voice)
         await self.capacity.subscribe(rt.nc)
         self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,

@@ -10,6 +10,7 @@ import pytest
 from google.genai import types
 
 from fixline_proto import subjects
+from fixline_proto.tools import CALL_TYPES_OF_TOOL
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.personas import CallContext
 from services.bridge.tool_schema import declarations, parameters_schema
@@ -39,6 +40,19 @@ class Answers:
 
 def fc(name: str, args: dict | None = None, id_: str = "function-call-1") -> types.FunctionCall:
     return types.FunctionCall(id=id_, name=name, args=args or {})
+
+
+@pytest.mark.parametrize(("call_type", "direction", "tools"), [
+    ("guest", "inbound", {"search_maintenance", "create_incident"}),
+    ("vendor", "outbound", {"record_quote", "search_maintenance", "get_vendor_code"}),
+    ("vendor", "inbound", {"get_vendor_code", "search_maintenance"}),  # a booked vendor phoned in
+    ("landlord", "outbound", {"record_decision"}),
+])
+def test_each_persona_gets_its_tools_and_never_a_workflow_tool(call_type, direction, tools):
+    ctx = CallContext(call_id="c-1", call_type=call_type, property_id="p1", direction=direction)
+    given = {d.name for d in declarations(ctx, non_blocking=False)} - {"end_call", "transfer_to_human"}
+    assert given == tools
+    assert all(call_type in CALL_TYPES_OF_TOOL[name] for name in given)  # the tools service accepts them
 
 
 def test_declarations_come_from_the_proto_and_hide_the_bridge_ids():

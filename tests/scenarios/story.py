@@ -141,6 +141,9 @@ async def _from_database(world: StoryWorld, run: Run) -> dict[str, Any]:
             " AND convert_from(payload, 'UTF8') LIKE ANY($1)", [f"%{i}%" for i in ids]) if ids else 0,
         "codes_released": await pool.fetchval(
             "SELECT count(*) FROM access_code_releases WHERE caller_phone = ANY($1) AND granted", guests),
+        "code_refusals": [r["reason"] for r in await pool.fetch(
+            "SELECT reason FROM access_code_releases WHERE caller_phone = ANY($1) AND NOT granted"
+            " ORDER BY id", guests)],
     }
 
 
