@@ -13,6 +13,7 @@ import pytest
 
 from fixline_proto import encode, subjects
 from fixline_proto.commands import DialCall
+from tests.tools.call_rows import insert_call
 
 from .harness import World, scenario, world_running
 
@@ -27,8 +28,8 @@ PERSONA_OPENINGS = {
     "landlord": "You are calling the owner (landlord) of the property",
 }
 TOOLS = {
-    "guest": {"search_maintenance", "create_incident", "get_vendor_code", "end_call", "transfer_to_human"},
-    "vendor": {"record_quote", "search_maintenance", "end_call", "transfer_to_human"},
+    "guest": {"search_maintenance", "create_incident", "end_call", "transfer_to_human"},
+    "vendor": {"record_quote", "search_maintenance", "get_vendor_code", "end_call", "transfer_to_human"},
     "landlord": {"record_decision", "end_call", "transfer_to_human"},
 }
 
@@ -41,8 +42,11 @@ async def world(e2e_database, nats_url) -> AsyncIterator[World]:
 
 
 async def _incident(world: World) -> str:
+    """Reported on a guest call (its row, as ingress writes it): call tools act for a call."""
+    call_id = await insert_call(world.pool, property_id="p1")
     request = {"tool": "create_incident", "property_id": "p1", "category": "plumbing", "severity": "medium",
-               "description": f"Kitchen sink leaking {uuid.uuid4().hex[:6]}", "needs_professional": False}
+               "description": f"Kitchen sink leaking {uuid.uuid4().hex[:6]}", "needs_professional": False,
+               "call_id": call_id}
     reply = await world.nc.request(subjects.tool("create_incident"), msgspec.json.encode(request), timeout=10)
     return msgspec.json.decode(reply.data)["incident_id"]
 
