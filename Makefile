@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run call test bench schema schema-check kb emulators system-deps deploy-check clean
+.PHONY: install run call test scenarios bench schema schema-check kb emulators system-deps deploy-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ call: install
 
 test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The repair stories end to end on the emulators, with a results table (also part of `make test`).
+scenarios: install
+	$(PY) -m pytest tests/scenarios -q -p no:randomly $(PYTEST_ARGS)
 
 ## The rendered deploy/k8s manifests as containers, no cluster (root, podman, debootstrap, kubectl).
 deploy-check: install

@@ -113,8 +113,10 @@ class SetupConfig:
     auto_vad: bool = True
     vad: VadConfig = field(default_factory=VadConfig)
     activity_handling: str = "START_OF_ACTIVITY_INTERRUPTS"
-    tools: dict[str, dict] = field(default_factory=dict)
+    tools: dict[str, dict] = field(default_factory=dict)  # name -> behavior, description, parameters
     system_instruction: str = ""
+    voice: str = ""
+    language_code: str = ""
     raw: dict = field(default_factory=dict)
 
     @property
@@ -144,8 +146,17 @@ def _tools(setup: dict) -> dict[str, dict]:
         for decl in get(tool, "function_declarations") or []:
             if not isinstance(decl, dict) or not get(decl, "name"):
                 raise ProtocolError()
-            out[get(decl, "name")] = {"behavior": get(decl, "behavior") or "UNSPECIFIED"}
+            params = get(decl, "parameters_json_schema") or get(decl, "parameters") or {}
+            out[get(decl, "name")] = {"behavior": get(decl, "behavior") or "UNSPECIFIED",
+                                      "description": get(decl, "description") or "", "parameters": params}
     return out
+
+
+def _speech(gen: dict) -> tuple[str, str]:
+    """(voice name, language code) of ``generation_config.speech_config``."""
+    speech = get(gen, "speech_config") or {}
+    voice = get(get(get(speech, "voice_config") or {}, "prebuilt_voice_config") or {}, "voice_name") or ""
+    return voice, get(speech, "language_code") or ""
 
 
 def _check_model_features(model_id: str, gen: dict, setup: dict) -> None:
@@ -176,6 +187,7 @@ def parse_setup(setup: Any) -> SetupConfig:
     cfg.vad = _vad_config(aad)
     cfg.activity_handling = get(rtc, "activity_handling") or cfg.activity_handling
     cfg.tools = _tools(setup)
+    cfg.voice, cfg.language_code = _speech(gen)
     cfg.system_instruction = _text_of(get(setup, "system_instruction") or "")
     return cfg
 

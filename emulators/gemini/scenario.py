@@ -8,6 +8,9 @@ A scenario is a list of steps the emulated model performs in order:
     {"listen": {"transcript": "...", "timeout_s": 10}}   activityEnd, audioStreamEnd, clientContent)
     {"tool_call": {"name": "n", "args": {...}}}   call tool(s); waits for the responses unless
     {"tool_call": [{...}, {...}], "wait": false}  "wait": false (or the tool is NON_BLOCKING)
+        an argument {"$time": {"days": 1, "at": "10:00", "tz": "America/Los_Angeles"}} becomes the
+        ISO date-time of that local time, ``days`` after today, when the call is made (a quote
+        that is always in the future); {"$time": {"hours": -2}} = two hours ago
     {"wait_tool_responses": true}                 wait for every outstanding call
     {"sleep": 0.5}                                pause
     {"go_away": {"time_left_s": 1.0}}             goAway, then close 1011 "Deadline expired…"
@@ -18,7 +21,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 SCENARIO_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scenarios")
 STEP_KINDS = ("say", "listen", "tool_call", "wait_tool_responses", "sleep", "go_away", "close")
@@ -115,3 +120,25 @@ def parse_step(raw: dict) -> Step:
         return Step("close", code=int(value.get("code", 1011)),
                     reason=value.get("reason", "Internal error encountered."))
     return Step("wait_tool_responses")
+
+
+def relative_time(spec: dict, now: datetime | None = None) -> str:
+    """``{"days": 1, "at": "10:00", "tz": "..."}`` or ``{"hours": -2}`` -> ISO 8601 with offset."""
+    tz = ZoneInfo(spec.get("tz", "UTC"))
+    when = (now or datetime.now(UTC)).astimezone(tz)
+    when += timedelta(days=float(spec.get("days", 0)), hours=float(spec.get("hours", 0)),
+                      minutes=float(spec.get("minutes", 0)))
+    if "at" in spec:
+        when = datetime.combine(when.date(), time.fromisoformat(spec["at"]), tzinfo=tz)
+    return when.replace(microsecond=0).isoformat()
+
+
+def resolve_args(value: Any, now: datetime | None = None) -> Any:
+    """Tool-call arguments with every ``{"$time": {...}}`` replaced by its date-time."""
+    if isinstance(value, dict):
+        if set(value) == {"$time"}:
+            return relative_time(value["$time"], now)
+        return {k: resolve_args(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_args(v, now) for v in value]
+    return value

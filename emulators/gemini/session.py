@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import audio
 from . import protocol as p
-from .scenario import Scenario, Step
+from .scenario import Scenario, Step, resolve_args
 
 _call_ids = itertools.count(1)
 
@@ -227,7 +227,7 @@ class LiveSession:
         calls, loop = [], asyncio.get_running_loop()
         for c in step.calls:
             fid = f"function-call-{next(_call_ids)}"
-            calls.append({"id": fid, "name": c["name"], "args": c["args"]})
+            calls.append({"id": fid, "name": c["name"], "args": resolve_args(c["args"])})
             self._pending[fid] = loop.create_future()
         wait = step.wait if step.wait is not None else all(
             self.cfg.tools.get(c["name"], {}).get("behavior") != "NON_BLOCKING" for c in calls)

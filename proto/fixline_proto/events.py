@@ -20,6 +20,8 @@ class IncidentCreated(Event, frozen=True, kw_only=True):
     status: IncidentStatusName = "open"
     caller_phone: str | None = None
     call_id: str | None = None
+    needs_professional: bool | None = None
+    urgency: str | None = None
 
 
 class IncidentUpdated(Event, frozen=True, kw_only=True):
@@ -130,7 +132,7 @@ class VendorCodeRefused(Event, frozen=True, kw_only=True):
 OutreachStage = Literal[
     "started", "calling_vendor", "quote_received", "no_answer", "analysing",
     "recommended", "calling_landlord", "approved", "declined", "scheduled",
-    "calling_guest", "done", "failed",
+    "calling_guest", "done", "failed", "escalated", "guest_told",
 ]
 
 

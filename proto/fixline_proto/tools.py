@@ -21,6 +21,8 @@ Category = Literal[
     "plumbing", "electrical", "hvac", "appliance", "locks", "internet",
     "pest", "structural", "cleaning", "other",
 ]
+# How soon a professional must come: what the guest's situation needs, not the model's guess at a slot.
+Urgency = Literal["emergency", "today", "this_week", "flexible"]
 IncidentStatusName = Literal[
     "open", "troubleshooting", "awaiting_quotes", "awaiting_approval",
     "scheduled", "resolved", "cancelled",
@@ -54,6 +56,10 @@ class CreateIncident(ToolRequest, frozen=True, kw_only=True):
     description: LongText
     caller_phone: Phone | None = None
     call_id: Id | None = None
+    # Facts the system acts on (the agent must state them; None = an older client that did
+    # not): needs_professional true moves the incident to awaiting_quotes, which starts outreach.
+    needs_professional: bool | None = None
+    urgency: Urgency | None = None
 
 
 class UpdateIncidentStatus(ToolRequest, frozen=True, kw_only=True):

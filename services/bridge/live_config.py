@@ -57,7 +57,7 @@ class LiveOptions:
                    non_blocking=supports_non_blocking(s.gemini_live_model, s.gemini_non_blocking_tools),
                    compression_trigger_tokens=s.gemini_compression_trigger_tokens,
                    compression_target_tokens=s.gemini_compression_target_tokens,
-                   vad_silence_ms=s.gemini_vad_silence_ms,
+                   vad_silence_ms=s.gemini_vad_silence_ms, language_code=s.gemini_language_code,
                    inbound_batch_ms=inbound_batch_ms(s.bridge_inbound_batch_ms))
 
 

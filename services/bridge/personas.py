@@ -29,6 +29,8 @@ class CallContext:
     landlord_id: str = ""
     property_name: str = ""
     property_address: str = ""
+    property_timezone: str = ""
+    callback_number: str = ""
     briefing: str = ""
     direction: str = ""
     answered_by: str = ""
@@ -41,12 +43,32 @@ class CallContext:
         return self.property_name or "the property"
 
 
+SITUATIONS = {
+    ("guest", "inbound"): "the guest phoned the maintenance line",
+    ("guest", "outbound"): "we are calling the guest back; the briefing says why",
+    ("vendor", "outbound"): "we are calling the vendor for a quote; the briefing has the job",
+    ("vendor", "inbound"): "the vendor phoned the maintenance line",
+    ("landlord", "outbound"): "we are calling the owner for a decision; the briefing has the quotes",
+}
+
+
+def situation(ctx: CallContext) -> str:
+    """Why this call is happening, in a line the model acts on (voicemail included)."""
+    if ctx.answered_by.startswith("machine") or ctx.answered_by == "fax":
+        back = f" on {ctx.callback_number}" if ctx.callback_number else ""
+        return ("an answering machine picked up: leave one short voicemail (you are Fixline, about "
+                f"{ctx.display_name}, please call us back{back}), then call end_call; do not ask questions")
+    direction = ctx.direction or ("inbound" if ctx.call_type == "guest" else "outbound")
+    return SITUATIONS.get((ctx.call_type, direction), f"a {direction} call with the {ctx.call_type}")
+
+
 def context_from_claims(claims: MediaClaims, stream_sid: str) -> CallContext:
     return CallContext(
         call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
         incident_id=claims.incident_id, caller_phone=claims.other_party_number, vendor_id=claims.vendor_id,
         landlord_id=claims.landlord_id, property_name=claims.property_name,
-        property_address=claims.property_address, briefing=claims.briefing, direction=claims.direction,
+        property_address=claims.property_address, property_timezone=claims.property_timezone,
+        callback_number=claims.callback_number, briefing=claims.briefing, direction=claims.direction,
         answered_by=claims.answered_by, call_sid=claims.call_sid, stream_sid=stream_sid)
 
 
@@ -55,6 +77,8 @@ def context_lines(ctx: CallContext) -> str:
     lines = [f"- Property: {ctx.display_name} (id {ctx.property_id})"]
     if ctx.property_address:
         lines.append(f"- Address: {ctx.property_address}")
+    if ctx.property_timezone:
+        lines.append(f"- Time zone of the property: {ctx.property_timezone} (say times in local time)")
     if ctx.incident_id:
         lines.append(f"- Incident being handled: {ctx.incident_id}")
     if ctx.vendor_id:
@@ -63,6 +87,7 @@ def context_lines(ctx: CallContext) -> str:
     if ctx.briefing:
         lines.append(f"- Briefing: {ctx.briefing}")
     lines.append(f"- Who you are talking with: the {ctx.call_type}")
+    lines.append(f"- This call: {situation(ctx)}")
     return "\n".join(lines)
 
 

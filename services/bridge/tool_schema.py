@@ -31,7 +31,9 @@ DESCRIPTIONS: dict[str, str] = {
                        "booked vendor during the visit window, and only with the booking reference the "
                        "vendor was given with the booking: ask them for it first. Never guess a reference.",
     "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
-                       "the problem or a professional is needed. Returns the incident id.",
+                       "the problem or a professional is needed. State whether a professional must come "
+                       "(needs_professional) and how soon (urgency): the system arranges the repair from "
+                       "them. Returns the incident id and its status.",
     "update_incident_status": "Change an incident's status (for example resolved after troubleshooting worked).",
     "schedule_repair": "Book a vendor's repair visit in the property's calendar.",
     "record_quote": "Record the vendor's quote for the job discussed on this call: price, currency and "
@@ -59,8 +61,26 @@ FIELD_DOCS: dict[str, str] = {
     "earliest_start": "Earliest start the vendor offered, ISO 8601 with timezone offset.",
     "notes": "Conditions or remarks, in a sentence.",
     "approved": "true if the owner approved the repair.",
+    "needs_professional": "true if a tradesperson must come to fix it (troubleshooting did not solve it); "
+                          "false if the guest can live with it or it is already solved.",
+    "urgency": "How soon someone must come: emergency = now (danger); today = the place is hard to use; "
+               "this_week = a visit in the next days; flexible = whenever convenient.",
     "booking_reference": "The booking reference exactly as the vendor says it (digits, e.g. 4812-7730).",
 }
+
+# What each persona is given: a subset of what the tools service accepts on that call type
+# (``CALL_TYPES_OF_TOOL``). Statuses and bookings are the system's (workflow-only tools).
+TOOLS_BY_CALL_TYPE: dict[str, tuple[str, ...]] = {
+    "guest": ("search_maintenance", "create_incident"),
+    "vendor": ("record_quote", "search_maintenance", "get_vendor_code"),
+    "landlord": ("record_decision",),
+}
+
+# A booked vendor phoning in (ingress types it vendor) is there for the access code, not a quote.
+INBOUND_VENDOR_TOOLS = ("get_vendor_code", "search_maintenance")
+
+# Fields optional on the bus (older clients) that the model must always state.
+MODEL_MUST_STATE: dict[str, tuple[str, ...]] = {"create_incident": ("needs_professional", "urgency")}
 
 
 def filled_fields(ctx: CallContext) -> dict[str, Any]:
@@ -105,7 +125,7 @@ def parameters_schema(name: str, hidden: set[str]) -> dict[str, Any]:
         if field in ("start", "earliest_start"):
             prop["format"] = "date-time"
         properties[field] = prop
-        if field in body.get("required", ()):
+        if field in body.get("required", ()) or field in MODEL_MUST_STATE.get(name, ()):
             required.append(field)
     return {"type": "object", "properties": properties, "required": required}
 
@@ -118,9 +138,19 @@ def _bridge_tool_schema(name: str) -> dict[str, Any]:
 
 
 def tools_for_call_type(call_type: str) -> tuple[str, ...]:
-    """The proto tools the tools service accepts on this call type (``CALL_TYPES_OF_TOOL``):
-    fewer tools = fewer wrong calls, and no tool the model would only be refused."""
-    return tuple(n for n in TOOL_REQUESTS if call_type in CALL_TYPES_OF_TOOL[n])
+    """Which proto tools each persona needs, and nothing else (fewer tools = fewer wrong calls):
+    statuses and bookings are the system's (a landlord cannot book a time of its own choosing),
+    and never a tool the tools service would refuse on this call type (``CALL_TYPES_OF_TOOL``).
+    A vendor phoning in for the door code is typed vendor by ingress (its number + a booking)."""
+    return tuple(n for n in TOOLS_BY_CALL_TYPE.get(call_type, ()) if call_type in CALL_TYPES_OF_TOOL[n])
+
+
+def tools_for(ctx: CallContext) -> tuple[str, ...]:
+    """The tools of this call: its persona's, narrowed for a vendor who phoned in."""
+    tools = tools_for_call_type(ctx.call_type)
+    if ctx.call_type == "vendor" and ctx.direction == "inbound":
+        return tuple(n for n in tools if n in INBOUND_VENDOR_TOOLS)
+    return tools
 
 
 def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDeclaration]:
@@ -129,7 +159,7 @@ def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDec
     decls = [types.FunctionDeclaration(name=name, description=DESCRIPTIONS.get(name, name),
                                        parameters_json_schema=parameters_schema(name, hidden),
                                        behavior=behavior)
-             for name in tools_for_call_type(ctx.call_type)]
+             for name in tools_for(ctx)]
     # Call control stays blocking: the model must wait for it to take effect.
     control = types.Behavior.BLOCKING if non_blocking else None
     decls += [types.FunctionDeclaration(name=name, description=DESCRIPTIONS[name],

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -25,7 +25,7 @@ from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
 from .metrics import BridgeMetrics
 from .personas import CallContext
-from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields
+from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for
 
 log = logging.getLogger("fixline.bridge.tools")
 
@@ -41,6 +41,10 @@ def result_response(result: msgspec.Struct) -> dict[str, Any]:
     if isinstance(result, ToolError):
         return error_response(result.code, result.message, result.retryable)
     return {"output": msgspec.to_builtins(result)}
+
+
+def _same_call_key(name: str, args: dict[str, Any]) -> str:
+    return name + "\x00" + msgspec.json.encode(args, order="sorted").decode()
 
 
 def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> msgspec.Struct:
@@ -62,7 +66,7 @@ class ToolsDispatcher:
         self.non_blocking = non_blocking
         self.scheduling = scheduling
         self.bridge_handlers = bridge_handlers or {}
-        self.running: dict[str, asyncio.Task] = {}
+        self.running: dict[str, asyncio.Task[Any]] = {}
         self.cancelled: list[str] = []
         self.answered: list[str] = []
 
@@ -71,11 +75,38 @@ class ToolsDispatcher:
         return len(self.running)
 
     def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
+        """Gemini can repeat a function call in one turn: the same name and arguments run once,
+        and every id gets that one answer."""
+        firsts: dict[str, asyncio.Task[dict[str, Any]]] = {}
         for fc in calls:
-            call_id, name = fc.id or "", fc.name or ""
-            task = asyncio.create_task(self._run(call_id, name, dict(fc.args or {})))
+            call_id, name, args = fc.id or "", fc.name or "", dict(fc.args or {})
+            key = _same_call_key(name, args)
+            first = firsts.get(key)
+            coro: Coroutine[Any, Any, Any] = (self._run(call_id, name, args) if first is None
+                                              else self._echo(call_id, name, args, first))
+            task = asyncio.create_task(coro)
+            if first is None:
+                firsts[key] = task
             self.running[call_id] = task
-            task.add_done_callback(lambda _t, cid=call_id: self.running.pop(cid, None))
+            task.add_done_callback(self._forget(call_id))
+
+    def _forget(self, call_id: str) -> Callable[[asyncio.Task[Any]], None]:
+        def forget(_task: asyncio.Task[Any]) -> None:
+            self.running.pop(call_id, None)
+        return forget
+
+    async def _echo(self, call_id: str, name: str, args: dict[str, Any],
+                    first: asyncio.Task[dict[str, Any]]) -> None:
+        try:
+            response = await asyncio.shield(first)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if not first.cancelled() or (me is not None and me.cancelling()):
+                raise
+            await self._run(call_id, name, args)  # Gemini cancelled the first one only: run this one
+            return
+        self.metrics.tool_latency.labels(name if self._known(name) else "unknown", "repeated").observe(0.0)
+        await self._answer(call_id, name, response)
 
     def cancel(self, ids: list[str]) -> None:
         for call_id in ids:
@@ -92,12 +123,13 @@ class ToolsDispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> None:
+    async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         response, outcome = await self._execute(name, args)
         self.metrics.tool_latency.labels(name if self._known(name) else "unknown", outcome).observe(
             time.perf_counter() - started)
         await self._answer(call_id, name, response)
+        return response
 
     def _known(self, name: str) -> bool:
         return name in TOOL_REQUESTS or name in BRIDGE_TOOLS
@@ -105,9 +137,10 @@ class ToolsDispatcher:
     async def _execute(self, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
         if name in self.bridge_handlers:
             return await self.bridge_handlers[name](args), "ok"
-        if name not in TOOL_REQUESTS:
-            log.warning("model called an unknown tool", extra={"tool": name[:64]})
-            return error_response("unknown_tool", f"There is no tool called {name!r}. "
+        if name not in TOOL_REQUESTS or name not in tools_for(self.ctx):
+            # Declared per persona; a call to a tool this persona was not given is refused too.
+            log.warning("model called a tool it was not given", extra={"tool": name[:64]})
+            return error_response("unknown_tool", f"There is no tool called {name!r} on this call. "
                                   "Carry on without it."), "unknown_tool"
         try:
             request = build_request(name, args, self.ctx)

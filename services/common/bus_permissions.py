@@ -89,9 +89,11 @@ _EVERY_SERVICE_PUBLISHES = (subjects.SERVICE_HEARTBEAT,)
 _CALL_CONTROL_ALL = subjects.call_control("*")
 
 ROLES: dict[str, Role] = {role.name: role for role in (
-    # Answers Twilio; admits calls from bridge capacity; dials from the CALLS stream; call events via its outbox.
+    # Answers Twilio; admits calls from bridge capacity; dials from the CALLS stream; call events via its
+    # outbox; ends calls whose media stream is over (a durable consumer on EVENTS: stream_end).
     Role("ingress",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.CALLS_STREAM),
+                  *_consume(subjects.EVENTS_STREAM),
                   *_events(ev.CallStarted, ev.CallStatusChanged, ev.CallEnded, ev.CallStreamChanged)),
          subscribe=_own("ingress", subjects.BRIDGE_CAPACITY)),
     # Carries calls: asks the call tools, reports capacity, publishes transcripts; answers its calls' control.

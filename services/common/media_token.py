@@ -51,6 +51,8 @@ class MediaClaims(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     landlord_id: str = ""
     property_name: str = ""
     property_address: str = ""
+    property_timezone: str = ""    # IANA name: times are said in the property's local time
+    callback_number: str = ""      # the property line a voicemail asks to call back
     briefing: str = ""
     answered_by: str = ""
     expires_at: float = 0.0

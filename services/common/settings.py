@@ -68,6 +68,7 @@ class Settings:
     gemini_api_version: str = "v1"
     gemini_live_model: str = "gemini-3.8-live"
     gemini_voice: str = "Charon"
+    gemini_language_code: str = ""           # BCP-47 speech language; "" = the model picks (native-audio models)
     gemini_ca_file: str = ""                 # extra CA to trust (the emulator's), optional
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
@@ -100,6 +101,8 @@ class Settings:
     outbound_machine_detection: str = "Enable"  # Enable | DetectMessageEnd | "" (off)
     dial_ring_timeout_s: int = 30
     dialer_consumer: str = "ingress-dialer"  # durable JetStream consumer on calls.dial
+    stream_end_consumer: str = "ingress-stream-end"  # durable consumer on call.outcome / call.stream.changed
+    stream_end_grace_s: float = 15.0         # after the media stream ended, how long a status callback may take
     dial_allowed_prefixes: str = "+1"        # comma-separated E.164 prefixes outbound calls may go to
     dial_blocked_prefixes: str = "+1900,+1976,+449,+4487,+4470,+44118,+979,+870,+881,+882,+883"  # premium-rate
     webhook_body_timeout_s: float = 10.0     # a webhook body must arrive within this (slow senders get 408)
@@ -138,14 +141,17 @@ class Settings:
     call_wrap_up_s: float = 45.0             # this long before MAX_CALL_S the agent is asked to wrap up
     # outreach (DBOS workflows)
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
-    outreach_vendors: int = 2                # vendors phoned per incident (best rated first)
+    outreach_vendors: int = 2                # vendors phoned at once per incident (best rated first)
+    outreach_landlord_attempts: int = 2      # calls to the owner without a decision before escalating
+    outreach_retry_delay_s: float = 600.0    # wait before calling an unanswered owner again
+    outreach_max_vendors: int = 4            # vendors tried in all (no answer/decline -> next), then escalate
     outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
     outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request
     outreach_executor_id: str = "outreach-0"  # DBOS executor id: stable per replica (recovery is per executor)
-    outreach_app_version: str = "outreach-v1"  # DBOS application version (pinned; bump only with a migration plan)
+    outreach_app_version: str = "outreach-v2"  # DBOS application version (pinned; bump only with a migration plan)
     outreach_dbos_database_url: str = ""     # DBOS system database; "" = <DATABASE_URL's database>_dbos
-    outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.updated
+    outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.{created,updated}
     outreach_results_consumer: str = "outreach-results"   # durable consumer on call.ended/quote.received/decision.made
 
     @classmethod

@@ -17,6 +17,7 @@ from .dial_policy import DialPolicy
 from .dialer import Dialer, stop_and_wait
 from .metrics import IngressMetrics
 from .signature import WebhookVerifier
+from .stream_end import StreamEndWatcher
 from .twilio_rest import create_client
 from .voice import VoiceConfig, VoiceHandler
 from .webhooks import Webhooks
@@ -58,6 +59,7 @@ class IngressService:
         self._twilio_http = None
         self._relay: OutboxRelay | None = None
         self._dialer_task: asyncio.Task | None = None
+        self.stream_end: StreamEndWatcher | None = None
 
     def setup(self, rt: Runtime) -> None:
         s = rt.settings
@@ -77,12 +79,15 @@ class IngressService:
         voice = VoiceHandler(rt.pool, self.admission, VoiceConfig(
             media_url=media_stream_url(s), stream_status_url=f"{s.public_base_url}/twilio/stream-status",
             token_secret=s.media_token_secret, token_ttl_s=s.media_token_ttl_s, overflow_mode=s.overflow_mode,
-            overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number), self.metrics)
+            overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number,
+            vendor_code_early_s=s.vendor_code_early_s), self.metrics)
         self.webhooks.attach(rt.pool, voice)
         await self.capacity.subscribe(rt.nc)
         self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
                                   role=self.name)
         self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+        self.stream_end = StreamEndWatcher(rt.pool, rt.nc.jetstream(), s.stream_end_consumer, s.stream_end_grace_s)
+        self._tasks.append(rt.tasks.spawn(self.stream_end.run(), name="stream-end"))
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
@@ -93,6 +98,8 @@ class IngressService:
 
     async def drain(self, rt: Runtime) -> None:
         """Webhooks keep being served until the HTTP server stops; the dialer stops taking commands."""
+        if self.stream_end is not None:
+            self.stream_end.stop()
         if self.dialer is not None:
             await stop_and_wait(self.dialer, self._dialer_task)
         if self._twilio_http is not None:

@@ -56,12 +56,26 @@ async def count_reserved(conn: asyncpg.Connection, admitted_since: datetime, rep
 
 
 async def insert_inbound(conn: asyncpg.Connection, *, call_id: str, sid: str, property_id: str, from_number: str,
-                         to_number: str, status: str) -> Call | None:
+                         to_number: str, status: str, vendor_id: str | None = None) -> Call | None:
+    """A guest's call, or (``vendor_id``) a booked vendor's (see ``booked_vendor_calling``)."""
     return await conn.fetchrow(
-        "INSERT INTO calls (id, twilio_call_sid, property_id, call_type, direction, from_number, to_number, status)"
-        " VALUES ($1, $2, $3, 'guest', 'inbound', $4, $5, $6)"
-        " ON CONFLICT (twilio_call_sid) DO NOTHING RETURNING *",
-        call_id, sid, property_id, from_number, to_number, status)
+        "INSERT INTO calls (id, twilio_call_sid, property_id, call_type, direction, from_number, to_number, status,"
+        " vendor_id) VALUES ($1, $2, $3, CASE WHEN $7::text IS NULL THEN 'guest' ELSE 'vendor' END, 'inbound',"
+        " $4, $5, $6, $7) ON CONFLICT (twilio_call_sid) DO NOTHING RETURNING *",
+        call_id, sid, property_id, from_number, to_number, status, vendor_id)
+
+
+async def booked_vendor_calling(conn: asyncpg.Connection, property_id: str, from_number: str,
+                                early_s: float) -> str | None:
+    """The vendor whose number is calling and who has a booking at this property now (from
+    ``early_s`` before its start until its end), else ``None``. Caller ID can be spoofed: this
+    only picks the persona; the access code still needs the booking reference (tools)."""
+    return await conn.fetchval(
+        "SELECT v.id FROM vendors v JOIN repair_bookings b ON b.vendor_id = v.id"
+        " JOIN incidents i ON i.id = b.incident_id"
+        " WHERE v.phone = $2 AND b.property_id = $1 AND i.status NOT IN ('resolved', 'cancelled')"
+        " AND now() BETWEEN b.starts_at - make_interval(secs => $3) AND b.ends_at"
+        " ORDER BY b.starts_at LIMIT 1", property_id, from_number, early_s)
 
 
 async def set_admission(conn: asyncpg.Connection, call_id: str, admitted: bool, at: datetime) -> Call:
@@ -142,4 +156,14 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+    return await conn.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
+
+
+async def end_after_stream(conn: asyncpg.Connection, call_id: str, at: datetime) -> Call | None:
+    """End a call whose media stream is over and no status callback ended it; ``None`` if it
+    had already ended. Answered (it streamed), so it started when its stream did."""
+    return await conn.fetchrow(
+        "UPDATE calls SET ended_at = coalesce(stream_stopped_at, $2), end_reason = 'stream-ended',"
+        " started_at = coalesce(started_at, stream_started_at, admitted_at, created_at),"
+        " status = CASE WHEN status IN ('completed', 'busy', 'failed', 'no-answer', 'canceled') THEN status"
+        " ELSE 'completed' END WHERE id = $1 AND ended_at IS NULL RETURNING *", call_id, at)

@@ -39,6 +39,7 @@ class VoiceConfig:
     overflow_mode: str
     overflow_message: str
     overflow_dial_number: str
+    vendor_code_early_s: float = 3600.0  # a booked vendor calling this long before the visit is typed vendor
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,13 @@ class VoiceHandler:
         decision = await self.admission.decide(conn)  # holds the admission lock from here on
         if (retried := await calls_repo.by_sid(conn, req.sid, lock=True)) is not None:
             return await self._existing(conn, retried, req)  # a concurrent retry got there first
+        vendor_id = await calls_repo.booked_vendor_calling(conn, property_id, req.from_number,
+                                                           self.config.vendor_code_early_s)
         call = await calls_repo.insert_inbound(
             conn, call_id=new_id(), sid=req.sid, property_id=property_id, from_number=req.from_number,
-            to_number=req.to_number, status=req.status or "ringing")
+            to_number=req.to_number, status=req.status or "ringing", vendor_id=vendor_id)
         await outbox.add(conn, CallStarted(
-            property_id=property_id, call_id=call["id"], call_type="guest", direction="inbound",
+            property_id=property_id, call_id=call["id"], call_type=call["call_type"], direction="inbound",
             from_number=req.from_number, to_number=req.to_number))
         return await self._record(conn, call, decision)
 
@@ -150,4 +153,6 @@ async def _claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token
         from_number=call["from_number"], to_number=call["to_number"], vendor_id=call["vendor_id"] or "",
         landlord_id=call["landlord_id"] or "", briefing=call["briefing"] or "",
         answered_by=call["answered_by"] or "", property_name=(place["name"] or "")[:200] if place else "",
-        property_address=(place["address"] or "")[:500] if place else "")
+        property_address=(place["address"] or "")[:500] if place else "",
+        property_timezone=(place["timezone"] or "") if place else "",
+        callback_number=call["from_number"] if call["direction"] == "outbound" else "")

@@ -16,12 +16,18 @@ def local_time(iso: str, timezone: str) -> str:
     return f"{when:%A} {when.day} {when:%B %Y, %H:%M} ({timezone})"
 
 
+URGENCY = {"emergency": "an emergency: someone is needed now", "today": "urgent: someone is needed today",
+           "this_week": "needed in the next few days", "flexible": "not urgent"}
+
+
 def vendor(job: dict, vendor: dict) -> str:
-    return (f"You are calling {vendor['name']} for a {job['category']} repair quote "
-            f"(severity {job['severity']}) at {job['property_name']}, {job['address']}. "
+    urgency = URGENCY.get(job.get("urgency") or "", f"severity {job['severity']}")
+    return (f"You are calling {vendor['name']} for a {job['category']} repair quote ({urgency}) "
+            f"at {job['property_name']}, {job['address']}. The property's time zone is {job['timezone']}. "
             f"Problem: {job['description']} "
-            f"Ask for a total price and the earliest date and time they can come, then record the quote "
-            f"with record_quote (incident_id {job['incident_id']}, vendor_id {vendor['id']}).")
+            f"Ask for a total price and the earliest date and time they can come (a future time within "
+            f"their working hours), then record the quote with record_quote "
+            f"(incident_id {job['incident_id']}, vendor_id {vendor['id']}).")
 
 
 def _quote_line(q: dict) -> str:
@@ -46,3 +52,10 @@ def guest(job: dict, booking: dict, vendor_name: str) -> str:
             f"The repair is booked: {vendor_name} will come on {local_time(booking['start'], job['timezone'])} "
             f"(until {local_time(booking['end'], job['timezone'])}, booking {booking['booking_id']}). "
             "Tell them when to expect the visit, apologise for the trouble and ask if they need anything else.")
+
+
+def guest_declined(job: dict) -> str:
+    return (f"You are calling the guest at {job['property_name']} back about: {job['description']} "
+            "The owner has decided not to book the repair for now. Tell them plainly and kindly, apologise, "
+            "say the property manager has been told and will follow up with them, and give them the safety "
+            "advice again if there is any. Ask if they need anything else.")

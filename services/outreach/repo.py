@@ -18,7 +18,7 @@ def trade_for(category: str) -> str:
 async def load_incident(conn: asyncpg.Connection, incident_id: str) -> dict | None:
     row = await conn.fetchrow(
         "SELECT i.id AS incident_id, i.property_id, i.category, i.severity, i.description, i.caller_phone,"
-        " i.status, p.name AS property_name, p.address, p.timezone,"
+        " i.status, i.urgency, p.name AS property_name, p.address, p.timezone,"
         " l.id AS landlord_id, l.name AS landlord_name, l.phone AS landlord_phone"
         " FROM incidents i JOIN properties p ON p.id = i.property_id"
         " LEFT JOIN property_landlords pl ON pl.property_id = p.id"
@@ -31,11 +31,12 @@ async def pick_vendors(conn: asyncpg.Connection, category: str, property_id: str
     when the trade has nobody there."""
     for trade in dict.fromkeys([trade_for(category), GENERAL_TRADE]):
         rows = await conn.fetch(
-            "SELECT id, name, phone, rating::float AS rating FROM vendors"
+            "SELECT id, name, phone, rating::float AS rating, to_char(work_start, 'HH24:MI') AS work_start,"
+            " to_char(work_end, 'HH24:MI') AS work_end, work_days FROM vendors"
             " WHERE trade = $1 AND $2 = ANY(service_area) ORDER BY rating DESC, id LIMIT $3",
             trade, property_id, limit)
         if rows:
-            return [dict(r) for r in rows]
+            return [{**dict(r), "work_days": list(r["work_days"])} for r in rows]
     return []
 
 

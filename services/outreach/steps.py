@@ -18,11 +18,15 @@ from fixline_proto.events import OutreachProgress
 from fixline_proto.tools import (IncidentStatusChanged, RepairBooked, ScheduleRepair, ToolError, ToolRequest,
                                  UpdateIncidentStatus)
 
+from services.common.work_hours import WorkHours, next_slot
+
 from . import analysis, repo
 from .context import current
 
 log = logging.getLogger("fixline.outreach.steps")
 TOOL_TIMEOUT_S = 15.0
+LEAD_TIME = timedelta(hours=1)  # the soonest a visit is booked from now
+VISIT_MINUTES = 120
 # Bus/database hiccups: retry for a few minutes before the workflow gives up (ERROR, resumable).
 RETRY = {"retries_allowed": True, "max_attempts": 8, "interval_seconds": 0.5, "backoff_rate": 2.0}
 
@@ -49,7 +53,8 @@ async def load_job(incident_id: str) -> dict | None:
         if job is None:
             return None
         job["vendors"] = await repo.pick_vendors(conn, job["category"], job["property_id"],
-                                                 max(1, ctx.settings.outreach_vendors))
+                                                 max(1, ctx.settings.outreach_max_vendors))
+    job["parallel"] = max(1, ctx.settings.outreach_vendors)
     return job
 
 
@@ -100,21 +105,23 @@ async def set_incident_status(incident_id: str, status: str, note: str) -> str:
 
 
 @DBOS.step(**RETRY)
-async def start_time(earliest_start: str | None) -> str:
-    """The vendor's earliest slot, or tomorrow on the hour when it is unknown or already past."""
+async def start_time(earliest_start: str | None, vendor: dict, timezone: str, duration_min: int) -> str:
+    """The first slot inside the vendor's working hours (property time zone) from the vendor's
+    earliest start, or from an hour from now when that is unknown or already past."""
     now = datetime.now(UTC)
+    after = now + LEAD_TIME
     if earliest_start:
-        start = datetime.fromisoformat(earliest_start)
-        if start > now + timedelta(minutes=2):
-            return start.isoformat()
-    return (now + timedelta(days=1)).replace(minute=0, second=0, microsecond=0).isoformat()
+        after = max(after, datetime.fromisoformat(earliest_start))
+    hours = WorkHours.of(vendor.get("work_start", "08:00"), vendor.get("work_end", "18:00"), vendor.get("work_days"))
+    return next_slot(hours, after, timezone, timedelta(minutes=duration_min)).isoformat()
 
 
 @DBOS.step(**RETRY)
 async def book_repair(job: dict, vendor_id: str, start: str) -> dict:
     """schedule_repair through the tools service (the calendar event id is deterministic)."""
     result = await _tool(ScheduleRepair(incident_id=job["incident_id"], vendor_id=vendor_id,
-                                        property_id=job["property_id"], start=datetime.fromisoformat(start)))
+                                        property_id=job["property_id"], start=datetime.fromisoformat(start),
+                                        duration_minutes=VISIT_MINUTES))
     if isinstance(result, RepairBooked):
         # booking_reference: what the vendor must say to get the access code (tell the vendor only)
         return {"booking_id": result.booking_id, "calendar_event_id": result.calendar_event_id,

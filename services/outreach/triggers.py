@@ -1,7 +1,9 @@
 """NATS consumers of the outreach service (durable JetStream pull consumers on EVENTS).
 
-- ``IncidentTrigger``: an incident moved to ``awaiting_quotes`` starts ``outreach:<incident>``
-  (the workflow id makes a redelivery a no-op); acked once DBOS recorded the start.
+- ``IncidentTrigger``: an incident whose state is ``awaiting_quotes`` starts ``outreach:<incident>``:
+  created that way (the guest agent said a professional is needed: the tools service decides
+  the status from that fact) or moved there later (a repeat report, or a person). The
+  workflow id makes a redelivery or a second such event a no-op; acked once DBOS recorded the start.
 - ``ResultRouter``: CallEnded / QuoteReceived / DecisionMade of a call outreach placed become
   ``DBOS.send_async(<call's workflow>, ..., idempotency_key=<event id>)``; acked after the send.
 """
@@ -22,7 +24,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from fixline_proto import subjects
 from fixline_proto.codec import EVENT_DECODER
-from fixline_proto.events import CallEnded, DecisionMade, IncidentUpdated, QuoteReceived
+from fixline_proto.events import CallEnded, DecisionMade, IncidentCreated, IncidentUpdated, QuoteReceived
 
 from . import repo, workflows
 from .context import OutreachContext
@@ -55,9 +57,11 @@ class Consumer:
         self._stopping.set()
 
     async def subscribe(self):
-        config = ConsumerConfig(ack_wait=ACK_WAIT_S, deliver_policy=DeliverPolicy.NEW, filter_subjects=self.filters,
-                                max_ack_pending=1000)
-        return await self.ctx.js.pull_subscribe("", durable=self.durable, stream=subjects.EVENTS_STREAM, config=config)
+        # Create or update: a consumer from an older release gets this release's filters.
+        config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=ACK_WAIT_S,
+                                deliver_policy=DeliverPolicy.NEW, filter_subjects=self.filters, max_ack_pending=1000)
+        await self.ctx.js.add_consumer(subjects.EVENTS_STREAM, config=config)
+        return await self.ctx.js.pull_subscribe_bind(durable=self.durable, stream=subjects.EVENTS_STREAM)
 
     async def run(self, sub) -> None:
         try:
@@ -98,16 +102,22 @@ class Consumer:
 
 class IncidentTrigger(Consumer):
     name_setting = "outreach_trigger_consumer"
-    filters = [_event_subject("incident.updated")]
+    filters = [_event_subject("incident.created"), _event_subject("incident.updated")]
 
     async def handle(self, event: object) -> None:
-        if not isinstance(event, IncidentUpdated) or event.status != "awaiting_quotes":
+        if not needs_quotes(event):
             return
         s = self.ctx.settings
-        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s}
+        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s,
+                "landlord_attempts": s.outreach_landlord_attempts, "retry_delay_s": s.outreach_retry_delay_s}
         with SetWorkflowID(workflows.workflow_id(event.incident_id)):
             await DBOS.start_workflow_async(workflows.outreach, event.incident_id, opts)
         log.info("outreach started", extra={"incident_id": event.incident_id})
+
+
+def needs_quotes(event: object) -> bool:
+    """The incident's state says a professional is needed and nobody has been asked yet."""
+    return isinstance(event, (IncidentCreated, IncidentUpdated)) and event.status == "awaiting_quotes"
 
 
 class ResultRouter(Consumer):

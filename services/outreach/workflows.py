@@ -20,6 +20,7 @@ from . import analysis, briefings, steps
 
 log = logging.getLogger("fixline.outreach.workflows")
 RESULT_TOPIC = "call_result"
+VENDOR_DONE_TOPIC = "vendor_done"  # a vendor call -> its incident's workflow: "I am finished"
 
 
 def workflow_id(incident_id: str) -> str:
@@ -31,8 +32,10 @@ def call_id_for(child_workflow_id: str) -> str:
     return "oc-" + hashlib.sha256(child_workflow_id.encode()).hexdigest()[:29]
 
 
-def call_spec(job: dict, kind: str, to_number: str, briefing: str, opts: dict, vendor: dict | None = None) -> dict:
+def call_spec(job: dict, kind: str, to_number: str, briefing: str, opts: dict, vendor: dict | None = None,
+              attempt: int = 1) -> dict:
     suffix = f"vendor:{vendor['id']}" if vendor else kind
+    suffix += f":{attempt}" if attempt > 1 else ""
     child = f"{workflow_id(job['incident_id'])}:{suffix}"
     return {"workflow_id": child, "call_id": call_id_for(child), "kind": kind, "to_number": to_number,
             "property_id": job["property_id"], "incident_id": job["incident_id"],
@@ -77,28 +80,50 @@ async def phone_call(spec: dict) -> dict:
         _absorb(result, message)
         if result["ended"] is not None:
             deadline = min(deadline, now + spec["grace_s"])
+    if spec.get("notify"):
+        await DBOS.send_async(spec["notify"]["workflow_id"], {"index": spec["notify"]["index"]}, VENDOR_DONE_TOPIC)
     return result
 
 
+async def _dial_vendor(job: dict, vendors: list[dict], index: int, opts: dict):
+    vendor = vendors[index]
+    spec = call_spec(job, "vendor", vendor["phone"], briefings.vendor(job, vendor), opts, vendor)
+    spec["notify"] = {"workflow_id": DBOS.workflow_id, "index": index}
+    await steps.progress(job["property_id"], job["incident_id"], "calling_vendor", vendor["name"],
+                         vendor["id"], spec["call_id"])
+    with SetWorkflowID(spec["workflow_id"]):
+        return await DBOS.start_workflow_async(phone_call, spec)
+
+
+async def _next_finished(waiting: set[int], opts: dict) -> int:
+    """The index of the next vendor call to finish: children announce it (a recorded message,
+    so a replay sees the same order); the lowest index if no announcement comes in time."""
+    message = await DBOS.recv_async(VENDOR_DONE_TOPIC, timeout_seconds=2 * opts["timeout_s"] + 60)
+    return message["index"] if message is not None and message["index"] in waiting else min(waiting)
+
+
 async def _call_vendors(job: dict, opts: dict) -> list[dict]:
-    handles = []
-    for vendor in job["vendors"]:
-        spec = call_spec(job, "vendor", vendor["phone"], briefings.vendor(job, vendor), opts, vendor)
-        await steps.progress(job["property_id"], job["incident_id"], "calling_vendor", vendor["name"],
-                             vendor["id"], spec["call_id"])
-        with SetWorkflowID(spec["workflow_id"]):
-            handles.append(await DBOS.start_workflow_async(phone_call, spec))
-    results = [await handle.get_result() for handle in handles]
-    quotes = []
-    for vendor, res in zip(job["vendors"], results):
+    """``job["parallel"]`` vendors at once; each one that gives no quote (no answer, machine,
+    decline) is replaced at once by the next of the trade, up to ``len(job["vendors"])`` in all."""
+    vendors, pid, iid = job["vendors"], job["property_id"], job["incident_id"]
+    handles = {i: await _dial_vendor(job, vendors, i, opts) for i in range(min(job["parallel"], len(vendors)))}
+    waiting, quotes = set(handles), []
+    while waiting:
+        i = await _next_finished(waiting, opts)
+        waiting.discard(i)
+        vendor, res = vendors[i], await handles[i].get_result()
         quote = res["quote"]
-        if quote is None:
-            why = "no answer" if res["timed_out"] else f"no quote ({res['ended']})"
-            await steps.progress(job["property_id"], job["incident_id"], "no_answer", why, vendor["id"], res["call_id"])
+        if quote is not None:
+            quotes.append({**quote, "vendor_name": vendor["name"], "rating": vendor["rating"]})
+            await steps.progress(pid, iid, "quote_received", f"{quote['price']:.2f} {quote['currency']}",
+                                 vendor["id"], res["call_id"])
             continue
-        quotes.append({**quote, "vendor_name": vendor["name"], "rating": vendor["rating"]})
-        await steps.progress(job["property_id"], job["incident_id"], "quote_received",
-                             f"{quote['price']:.2f} {quote['currency']}", vendor["id"], res["call_id"])
+        why = "no answer" if res["timed_out"] else f"no quote ({res['ended']})"
+        await steps.progress(pid, iid, "no_answer", why, vendor["id"], res["call_id"])
+        if len(handles) < len(vendors):
+            nxt = len(handles)
+            handles[nxt] = await _dial_vendor(job, vendors, nxt, opts)
+            waiting.add(nxt)
     return quotes
 
 
@@ -112,34 +137,64 @@ async def _recommend(job: dict, quotes: list[dict]) -> dict:
 
 
 async def _ask_landlord(job: dict, quotes: list[dict], rec: dict, opts: dict) -> dict | None:
-    await steps.set_incident_status(job["incident_id"], "awaiting_approval",
-                                    f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
-    spec = call_spec(job, "landlord", job["landlord_phone"], briefings.landlord(job, quotes, rec), opts)
-    spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
-    await steps.progress(job["property_id"], job["incident_id"], "calling_landlord", job["landlord_name"] or "",
-                         call_id=spec["call_id"])
+    """Phone the owner; without a decision, again after ``retry_delay_s``, up to
+    ``landlord_attempts`` calls (each its own child workflow and call id)."""
+    pid, iid = job["property_id"], job["incident_id"]
+    await steps.set_incident_status(iid, "awaiting_approval", f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
+    briefing, attempts = briefings.landlord(job, quotes, rec), max(1, opts.get("landlord_attempts", 1))
+    for attempt in range(1, attempts + 1):
+        spec = call_spec(job, "landlord", job["landlord_phone"], briefing, opts, attempt=attempt)
+        spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
+        await steps.progress(pid, iid, "calling_landlord", job["landlord_name"] or "", call_id=spec["call_id"])
+        with SetWorkflowID(spec["workflow_id"]):
+            result = await phone_call(spec)
+        if result["decision"] is not None:
+            return result["decision"]
+        if attempt < attempts:
+            delay = opts.get("retry_delay_s", 600.0)
+            await steps.progress(pid, iid, "no_answer", f"no decision from the owner; calling again in {delay:.0f} s",
+                                 call_id=spec["call_id"])
+            await DBOS.sleep_async(delay)
+    return None
+
+
+async def _tell_guest(job: dict, briefing: str, opts: dict) -> bool:
+    """Call the guest back (when we have their number); True if a call was placed."""
+    if not job["caller_phone"]:
+        return False
+    spec = call_spec(job, "guest", job["caller_phone"], briefing, opts)
+    await steps.progress(job["property_id"], job["incident_id"], "calling_guest", call_id=spec["call_id"])
     with SetWorkflowID(spec["workflow_id"]):
-        result = await phone_call(spec)
-    return result["decision"]
+        await phone_call(spec)
+    return True
 
 
 async def _book_and_tell_guest(job: dict, quotes: list[dict], vendor_id: str, opts: dict) -> dict:
     quote = next((q for q in quotes if q["vendor_id"] == vendor_id), None)
-    start = await steps.start_time(quote.get("earliest_start") if quote else None)
+    vendor = next((v for v in job["vendors"] if v["id"] == vendor_id), {})
+    start = await steps.start_time(quote.get("earliest_start") if quote else None, vendor, job["timezone"],
+                                   steps.VISIT_MINUTES)
     booking = await steps.book_repair(job, vendor_id, start)
     pid, iid = job["property_id"], job["incident_id"]
     if "error" in booking:
-        await steps.progress(pid, iid, "failed", f"booking failed: {booking['error']}", vendor_id)
+        await steps.progress(pid, iid, "escalated", f"booking failed: {booking['error']}", vendor_id)
         return {"status": "failed", "reason": booking["error"]}
     await steps.progress(pid, iid, "scheduled", booking["start"], vendor_id)
-    if job["caller_phone"]:
-        name = quote["vendor_name"] if quote else vendor_id
-        spec = call_spec(job, "guest", job["caller_phone"], briefings.guest(job, booking, name), opts)
-        await steps.progress(pid, iid, "calling_guest", call_id=spec["call_id"])
-        with SetWorkflowID(spec["workflow_id"]):
-            await phone_call(spec)
+    name = quote["vendor_name"] if quote else vendor.get("name", vendor_id)
+    await _tell_guest(job, briefings.guest(job, booking, name), opts)
     await steps.progress(pid, iid, "done", f"booked {vendor_id} at {booking['start']}", vendor_id)
     return {"status": "scheduled", "vendor_id": vendor_id, "booking": booking}
+
+
+async def _declined(job: dict, decision: dict, opts: dict) -> dict:
+    """The owner said no: the incident records it (cancelled, with the owner's words) and the
+    guest hears it from us; the dashboard shows it for the manager to follow up."""
+    pid, iid, notes = job["property_id"], job["incident_id"], decision.get("notes", "")
+    await steps.set_incident_status(iid, "cancelled", f"the owner declined the repair: {notes}".strip(": "))
+    await steps.progress(pid, iid, "declined", notes)
+    if await _tell_guest(job, briefings.guest_declined(job), opts):
+        await steps.progress(pid, iid, "guest_told", "told the guest the owner declined")
+    return {"status": "declined"}
 
 
 @DBOS.workflow()
@@ -151,25 +206,25 @@ async def outreach(incident_id: str, opts: dict) -> dict:
     pid = job["property_id"]
     await steps.progress(pid, incident_id, "started", f"{len(job['vendors'])} vendor(s) to call")
     if not job["vendors"]:
-        await steps.progress(pid, incident_id, "failed", f"no vendor serves this property for {job['category']}")
-        return {"status": "failed", "reason": "no vendors"}
+        await steps.progress(pid, incident_id, "escalated", f"no vendor serves this property for {job['category']}")
+        return {"status": "escalated", "reason": "no vendors"}
     quotes = await _call_vendors(job, opts)
     if not quotes:
-        await steps.progress(pid, incident_id, "failed", "no vendor gave a quote")
-        return {"status": "failed", "reason": "no quotes"}
+        await steps.progress(pid, incident_id, "escalated",
+                             f"no vendor gave a quote ({len(job['vendors'])} called); a person must find one")
+        return {"status": "escalated", "reason": "no quotes"}
     await steps.progress(pid, incident_id, "analysing", f"{len(quotes)} quote(s)")
     rec = await _recommend(job, quotes)
     await steps.progress(pid, incident_id, "recommended", rec["reason"], rec["vendor_id"])
     if not job["landlord_phone"]:
-        await steps.progress(pid, incident_id, "failed", "the property has no landlord to ask")
-        return {"status": "failed", "reason": "no landlord"}
+        await steps.progress(pid, incident_id, "escalated", "the property has no landlord to ask")
+        return {"status": "escalated", "reason": "no landlord"}
     decision = await _ask_landlord(job, quotes, rec, opts)
     if decision is None:
-        await steps.progress(pid, incident_id, "failed", "no decision from the landlord")
-        return {"status": "failed", "reason": "no decision"}
+        await steps.progress(pid, incident_id, "escalated", "no decision from the landlord")
+        return {"status": "escalated", "reason": "no decision"}
     if not decision["approved"]:
-        await steps.progress(pid, incident_id, "declined", decision.get("notes", ""))
-        return {"status": "declined"}
+        return await _declined(job, decision, opts)
     vendor_id = decision.get("vendor_id") or rec["vendor_id"]
     await steps.progress(pid, incident_id, "approved", decision.get("notes", ""), vendor_id)
     return await _book_and_tell_guest(job, quotes, vendor_id, opts)

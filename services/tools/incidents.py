@@ -16,6 +16,7 @@ from .outbox import enqueue
 from .scope import load_incident
 
 ACTIVE = "status NOT IN ('resolved', 'cancelled')"
+NEEDS_QUOTES_NOTE = "a professional is needed"
 
 
 async def require_property(conn: asyncpg.Connection, property_id: str) -> None:
@@ -24,7 +25,9 @@ async def require_property(conn: asyncpg.Connection, property_id: str) -> None:
 
 
 async def create_incident(ctx: ToolContext, req: CreateIncident, call: CallScope) -> IncidentRef:
-    """The property, the caller's number and the call come from the call row."""
+    """The property, the caller's number and the call come from the call row. The agent states
+    facts (needs_professional, urgency); the system decides the status: an incident that needs
+    a professional goes to awaiting_quotes, which starts outreach."""
     caller = call.counterpart_phone or None
     async with ctx.pool.acquire() as conn, conn.transaction():
         await require_property(conn, call.property_id)
@@ -33,19 +36,37 @@ async def create_incident(ctx: ToolContext, req: CreateIncident, call: CallScope
                            f"incident|{call.property_id}|{caller or call.call_id}|{req.category}")
         existing = await _recent_duplicate(conn, call, req.category, caller, ctx.settings.incident_dedupe_window_s)
         if existing:
-            return IncidentRef(incident_id=existing["id"], status=existing["status"], duplicate=True)
+            return await _repeat_report(conn, existing, req)
         incident_id = f"inc-{new_id()}"
+        status = "awaiting_quotes" if req.needs_professional else "open"
         await conn.execute(
-            "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            incident_id, call.property_id, req.category, req.severity, req.description, caller, call.call_id)
+            "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id,"
+            " needs_professional, urgency, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            incident_id, call.property_id, req.category, req.severity, req.description, caller, call.call_id,
+            req.needs_professional, req.urgency, status)
         await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
                            " VALUES ($1, NULL, 'open', 'reported')", incident_id)
+        if status != "open":
+            await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"
+                               " VALUES ($1, 'open', $2, $3)", incident_id, status, NEEDS_QUOTES_NOTE)
         await enqueue(conn, IncidentCreated(
             property_id=call.property_id, incident_id=incident_id, category=req.category,
-            severity=req.severity, description=req.description, caller_phone=caller, call_id=call.call_id))
-    return IncidentRef(incident_id=incident_id, status="open")
+            severity=req.severity, description=req.description, caller_phone=caller, call_id=call.call_id,
+            status=status, needs_professional=req.needs_professional, urgency=req.urgency))
+    return IncidentRef(incident_id=incident_id, status=status)
 
+
+async def _repeat_report(conn: asyncpg.Connection, existing: asyncpg.Record, req: CreateIncident) -> IncidentRef:
+    """The same problem reported again; if it now needs a professional (troubleshooting
+    failed), the open incident moves on to awaiting_quotes."""
+    status = existing["status"]
+    if req.needs_professional and transitions.can_move(status, "awaiting_quotes"):
+        incident = await lock_incident(conn, existing["id"])
+        await conn.execute("UPDATE incidents SET needs_professional = true,"
+                           " urgency = coalesce($2, urgency) WHERE id = $1", existing["id"], req.urgency)
+        await move_incident(conn, incident, "awaiting_quotes", NEEDS_QUOTES_NOTE)
+        status = "awaiting_quotes"
+    return IncidentRef(incident_id=existing["id"], status=status, duplicate=True)
 
 async def _recent_duplicate(conn: asyncpg.Connection, call: CallScope, category: str, caller: str | None,
                             window_s: float) -> asyncpg.Record | None:

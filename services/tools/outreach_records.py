@@ -7,13 +7,17 @@ could do the job (``eligibility``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from fixline_proto.base import new_id
 from fixline_proto.events import DecisionMade, QuoteReceived
 from fixline_proto.tools import DecisionRecorded, QuoteRecorded, RecordDecision, RecordQuote
+
+from services.common.work_hours import WorkHours, as_utc, within, zone
 
 from . import transitions
 from .calls import CallScope
@@ -29,6 +33,28 @@ def _require_open(incident: asyncpg.Record) -> None:
         raise ToolFailure("conflict", f"incident {incident['id']} is already {incident['status']}")
 
 
+async def _check_earliest_start(conn: asyncpg.Connection, req: RecordQuote, property_id: str) -> RecordQuote:
+    """A quote's earliest start is in the future and inside the vendor's working hours, in the
+    property's time zone: a slot nobody could book is refused, so the agent asks again.
+    Returns the request with the start in UTC (a time without offset is local to the property)."""
+    if req.earliest_start is None:
+        return req
+    row = await conn.fetchrow(
+        "SELECT v.name, v.work_start, v.work_end, v.work_days, p.timezone FROM vendors v, properties p"
+        " WHERE v.id = $1 AND p.id = $2", req.vendor_id, property_id)
+    start = as_utc(req.earliest_start, row["timezone"])
+    said = f"{start.astimezone(zone(row['timezone'])):%A %d %B %Y %H:%M}"
+    if start <= datetime.now(UTC):
+        raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is in the past; "
+                                              "ask the vendor for a future date and time")
+    hours = WorkHours.of(row["work_start"], row["work_end"], list(row["work_days"]))
+    if not within(hours, start, row["timezone"]):
+        raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is outside "
+                                              f"{row['name']}'s working hours, {hours.describe(row['timezone'])}; "
+                                              "ask for a time inside them")
+    return msgspec.structs.replace(req, earliest_start=start)
+
+
 async def record_quote(ctx: ToolContext, req: RecordQuote, call: CallScope) -> QuoteRecorded:
     """One quote per (incident, vendor): recording again updates it and keeps its id."""
     if call.vendor_id is None or req.vendor_id != call.vendor_id:
@@ -37,6 +63,7 @@ async def record_quote(ctx: ToolContext, req: RecordQuote, call: CallScope) -> Q
         incident = await load_incident(conn, req.incident_id, call)
         _require_open(incident)
         await eligible_vendor(conn, req.vendor_id, incident)
+        req = await _check_earliest_start(conn, req, incident["property_id"])
         quote_id = await conn.fetchval(
             "INSERT INTO quotes (id, incident_id, vendor_id, call_id, price, currency, earliest_start, notes)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"

@@ -9,6 +9,8 @@ import json
 import pytest
 from google.genai import types
 
+from fixline_proto import subjects
+from fixline_proto.tools import CALL_TYPES_OF_TOOL
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.personas import CallContext
 from services.bridge.tool_schema import declarations, parameters_schema
@@ -40,12 +42,26 @@ def fc(name: str, args: dict | None = None, id_: str = "function-call-1") -> typ
     return types.FunctionCall(id=id_, name=name, args=args or {})
 
 
+@pytest.mark.parametrize(("call_type", "direction", "tools"), [
+    ("guest", "inbound", {"search_maintenance", "create_incident"}),
+    ("vendor", "outbound", {"record_quote", "search_maintenance", "get_vendor_code"}),
+    ("vendor", "inbound", {"get_vendor_code", "search_maintenance"}),  # a booked vendor phoned in
+    ("landlord", "outbound", {"record_decision"}),
+])
+def test_each_persona_gets_its_tools_and_never_a_workflow_tool(call_type, direction, tools):
+    ctx = CallContext(call_id="c-1", call_type=call_type, property_id="p1", direction=direction)
+    given = {d.name for d in declarations(ctx, non_blocking=False)} - {"end_call", "transfer_to_human"}
+    assert given == tools
+    assert all(call_type in CALL_TYPES_OF_TOOL[name] for name in given)  # the tools service accepts them
+
+
 def test_declarations_come_from_the_proto_and_hide_the_bridge_ids():
     decls = {d.name: d for d in declarations(CTX, non_blocking=True)}
-    assert set(decls) == {"search_maintenance", "create_incident", "update_incident_status",
+    assert set(decls) == {"search_maintenance", "create_incident",
                           "end_call", "transfer_to_human"}  # the door code is for vendor calls only
     create = decls["create_incident"].parameters_json_schema
-    assert set(create["properties"]) == {"category", "severity", "description"}
+    assert set(create["properties"]) == {"category", "severity", "description", "needs_professional", "urgency"}
+    assert set(create["required"]) == {"category", "severity", "description", "needs_professional", "urgency"}
     assert create["properties"]["severity"]["enum"] == ["emergency", "high", "low", "medium"]
     assert decls["search_maintenance"].behavior == types.Behavior.NON_BLOCKING
     assert decls["end_call"].behavior == types.Behavior.BLOCKING
@@ -85,19 +101,50 @@ async def test_create_incident_lands_in_postgres_with_the_bridge_ids(tools, nc, 
     assert dict(row) == {"property_id": "p1", "category": "plumbing", "severity": "high"}
 
 
-async def test_later_tools_act_on_the_incident_this_call_opened(tools, nc, pool):
+async def test_a_tool_the_persona_was_not_given_is_refused_and_changes_nothing(tools, nc, pool):
+    """Statuses are the system's: a guest call's model calling update_incident_status (declared
+    for no persona) gets unknown_tool, and the incident it opened stays as the system set it."""
     answers = Answers()
     d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
     d.on_tool_call([fc("create_incident", {"category": "hvac", "severity": "low",
                                            "description": "The air conditioner rattles at night"})])
     await answers.wait(1)
     incident_id = answers.responses[0].response["output"]["incident_id"]
-    # The model names another incident (or none): the update still lands on this call's incident.
-    d.on_tool_call([fc("update_incident_status", {"incident_id": "inc-someone-elses", "status": "troubleshooting"},
-                       "function-call-2")])
-    await answers.wait(2)
-    assert answers.responses[1].response["output"]["incident_id"] == incident_id
-    assert await pool.fetchval("SELECT status FROM incidents WHERE id = $1", incident_id) == "troubleshooting"
+    history = await pool.fetchval("SELECT count(*) FROM incident_status_history WHERE incident_id = $1", incident_id)
+    d.on_tool_call([fc("update_incident_status", {"status": "resolved"}, "function-call-2"),
+                    fc("schedule_repair", {"vendor_id": "v-hvac-1", "start": "2030-01-01T10:00:00Z"},
+                       "function-call-3")])
+    await answers.wait(3)
+    assert {r.response["error"]["code"] for r in answers.responses[1:]} == {"unknown_tool"}
+    assert await pool.fetchval("SELECT status FROM incidents WHERE id = $1", incident_id) == "open"
+    assert await pool.fetchval("SELECT count(*) FROM incident_status_history WHERE incident_id = $1",
+                               incident_id) == history
+    assert await pool.fetchval("SELECT count(*) FROM repair_bookings WHERE incident_id = $1", incident_id) == 0
+
+
+async def test_a_repeated_identical_call_in_one_turn_runs_once(tools, nc, pool):
+    requests: list[bytes] = []
+
+    async def record(msg) -> None:
+        requests.append(msg.data)
+
+    spy = await nc.subscribe(subjects.tool("create_incident"), cb=record)
+    answers = Answers()
+    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    args = {"category": "appliance", "severity": "low", "description": "The fridge light flickers",
+            "needs_professional": False, "urgency": "flexible"}
+    d.on_tool_call([fc("create_incident", args, "function-call-1"),
+                    fc("create_incident", dict(args), "function-call-2"),
+                    fc("create_incident", {**args, "severity": "medium"}, "function-call-3")])
+    await answers.wait(3)
+    by_id = {r.id: r.response for r in answers.responses}
+    assert by_id["function-call-1"] == by_id["function-call-2"]  # one answer, given to both ids
+    made = await pool.fetchval("SELECT count(*) FROM incidents WHERE description = $1 AND call_id = $2",
+                               args["description"], CTX.call_id)
+    assert made == 1  # the third (different severity) is deduped by the tools service, not run twice here
+    assert len({r.response["output"]["incident_id"] for r in answers.responses}) == 1
+    await spy.unsubscribe()
+    assert len(requests) == 2  # calls 1 and 3 reached the tools service; 2 was answered with 1's answer
 
 
 async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools, nc):

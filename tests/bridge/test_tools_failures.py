@@ -17,16 +17,16 @@ async def test_a_tool_that_does_not_answer_in_time_gets_a_timeout_error(nc):
         await asyncio.sleep(1.0)
         await msg.respond(b"{}")
 
-    sub = await nc.subscribe(subjects.tool("update_incident_status"), cb=slow)
+    sub = await nc.subscribe(subjects.tool("create_incident"), cb=slow)
     answers = Answers()
     metrics = BridgeMetrics()
     d = ToolsDispatcher(nc, CTX, metrics, answers, timeout_s=0.2)
-    d.on_tool_call([fc("update_incident_status", {"incident_id": "inc-1", "status": "resolved"})])
+    d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "low", "description": "Drip"})])
     await answers.wait(1)
     await sub.unsubscribe()
     assert answers.responses[0].response["error"]["code"] == "timeout"
     assert answers.responses[0].response["error"]["retryable"] is True
-    assert metrics.tool_latency.labels("update_incident_status", "timeout")._sum.get() >= 0.2
+    assert metrics.tool_latency.labels("create_incident", "timeout")._sum.get() >= 0.2
 
 
 async def test_cancelled_calls_are_stopped_and_never_answered(nc):
@@ -50,6 +50,6 @@ async def test_cancelled_calls_are_stopped_and_never_answered(nc):
 async def test_no_tools_service_is_an_unavailable_error(nc):
     answers = Answers()
     d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
-    d.on_tool_call([fc("record_decision", {"incident_id": "inc-1", "approved": True})])
+    d.on_tool_call([fc("search_maintenance", {"query": "wifi"})])
     await answers.wait(1)
     assert answers.responses[0].response["error"]["code"] in ("unavailable", "timeout")

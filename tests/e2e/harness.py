@@ -98,7 +98,8 @@ def agent_frames(played_ulaw: bytes) -> list[bool]:
 
 
 @contextlib.asynccontextmanager
-async def world_running(database_url: str, nats_url: str, **bridge_overrides: Any) -> AsyncIterator[World]:
+async def world_running(database_url: str, nats_url: str, ingress_overrides: dict[str, Any] | None = None,
+                        **bridge_overrides: Any) -> AsyncIterator[World]:
     ingress_port, bridge_port = free_port(), free_port()
     async with contextlib.AsyncExitStack() as stack:
         gem = await stack.enter_async_context(GeminiEmulator(scenario(), api_key=API_KEY))
@@ -115,7 +116,8 @@ async def world_running(database_url: str, nats_url: str, **bridge_overrides: An
         bridge = await stack.enter_async_context(
             running(BridgeService(), dataclasses.replace(bridge_settings, http_port=bridge_port)))
         ingress = await stack.enter_async_context(
-            running(IngressService(), dataclasses.replace(settings_for("ingress", **common), http_port=ingress_port)))
+            running(IngressService(), dataclasses.replace(
+                settings_for("ingress", **common, **(ingress_overrides or {})), http_port=ingress_port)))
         pool = await db.create_pool(database_url, max_size=3)
         stack.push_async_callback(pool.close)
         nc = await connect_as("harness", nats_url)

@@ -247,7 +247,10 @@ async def test_scenario_selection_header_queue_and_full_setup(gemini):
         assert turn_text(await collect_turn(s)) == "Queued."
     sess = gemini.sessions[0]
     assert sess.cfg.system_instruction == "You are calm."
-    assert sess.cfg.tools == {"search_maintenance": {"behavior": "NON_BLOCKING"}}
+    assert sess.cfg.tools == {"search_maintenance": {
+        "behavior": "NON_BLOCKING", "description": "",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}
+    assert (sess.cfg.voice, sess.cfg.language_code) == ("Kore", "")
     hdr = live_config(http_options=types.HttpOptions(headers={"x-emulator-scenario": "test_basic"}))
     async with client.aio.live.connect(model=MODEL, config=hdr) as s:
         await collect_turn(s)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -63,13 +64,26 @@ def _check_the_whole_flow(state, env, log, repo_root) -> None:
     database_url = re.search(r"PostgreSQL (\S+)", log.read_text())[1]
     booking = asyncio.run(_booking(database_url))
     assert booking is not None and booking["status"] == "scheduled", booking
+    local = [t.astimezone(ZoneInfo("America/Los_Angeles")) for t in (booking["starts_at"], booking["ends_at"])]
+    assert local[0].hour >= 8 and (local[1].hour, local[1].minute) <= (18, 0), local  # inside working hours
+    _wait(lambda: asyncio.run(_open_calls(database_url)) == 0, 40, "every call ended in `calls`", log)
 
 
 async def _booking(database_url: str):
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetchrow("SELECT i.status, b.vendor_id FROM incidents i JOIN repair_bookings b"
+        return await conn.fetchrow("SELECT i.status, b.vendor_id, b.starts_at, b.ends_at FROM incidents i"
+                                   " JOIN repair_bookings b"
                                    " ON b.incident_id = i.id ORDER BY b.created_at DESC LIMIT 1")
+    finally:
+        await conn.close()
+
+
+async def _open_calls(database_url: str) -> int:
+    """Calls still live: the guest's inbound call gets no status callback and must end anyway."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NULL")
     finally:
         await conn.close()
 

@@ -46,7 +46,7 @@ async def test_admitted_call_is_recorded_and_streams_to_the_bridge_with_a_valid_
         property_id, "guest", "inbound", "admitted")
     assert stream.get("url") == "wss://ingress.fixline.test/twilio/media"
     assert stream.get("statusCallback") == f"{PUBLIC}/twilio/stream-status?call_id={call['id']}"
-    place = await ingress_pool.fetchrow("SELECT name, address FROM properties WHERE id = $1", property_id)
+    place = await ingress_pool.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
     assert set(params) == {"call_id", "token"} and params["call_id"] == call["id"]  # the token carries the rest
     claims = media_token.verify(MEDIA_SECRET, join_parameter(params, "token"))
     assert (claims.call_id, claims.call_sid, claims.call_type, claims.property_id, claims.direction) == (
@@ -54,6 +54,7 @@ async def test_admitted_call_is_recorded_and_streams_to_the_bridge_with_a_valid_
     assert (claims.from_number, claims.to_number, claims.other_party_number) == ("+15557770001", number,
                                                                                  "+15557770001")
     assert (claims.property_name, claims.property_address) == (place["name"], place["address"] or "")
+    assert (claims.property_timezone, claims.callback_number) == (place["timezone"], "")  # inbound: no voicemail
     events = await events_for_call(nc, property_id, call["id"], want=1)
     assert [type(e) for e in events] == [CallStarted]
     assert (events[0].from_number, events[0].to_number, events[0].direction) == ("+15557770001", number, "inbound")
@@ -128,3 +129,49 @@ async def test_without_a_media_token_secret_calls_are_refused_politely_and_not_r
             status, body = await TwilioSide(http, svc.url).voice(sid, to=prop[1])
     assert status == 200 and "<Hangup />" in body and "<Connect>" not in body
     assert await ingress_pool.fetchval("SELECT count(*) FROM calls WHERE twilio_call_sid = $1", sid) == 0
+
+
+async def _vendor_booked_at(pool, property_id: str, starts_in_min: float) -> tuple[str, str]:
+    """A vendor of its own (id, phone) with a two-hour booking at ``property_id``."""
+    vendor_id, phone = f"v-{uuid.uuid4().hex[:10]}", "+1555" + str(uuid.uuid4().int)[:7]
+    incident_id = f"inc-{uuid.uuid4().hex[:12]}"
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO vendors (id, name, trade, phone) VALUES ($1, 'Sparks Ltd', 'electrical', $2)",
+                           vendor_id, phone)
+        await conn.execute("INSERT INTO incidents (id, property_id, category, severity, description)"
+                           " VALUES ($1, $2, 'electrical', 'medium', 'lights flicker')", incident_id, property_id)
+        await conn.execute(
+            "INSERT INTO repair_bookings (id, incident_id, vendor_id, property_id, calendar_event_id, starts_at,"
+            " ends_at, reference) VALUES ($1, $2, $3, $4, $5, now() + make_interval(mins => $6),"
+            " now() + make_interval(mins => $6 + 120), '12345678')",
+            f"bk-{uuid.uuid4().hex}", incident_id, vendor_id, property_id, uuid.uuid4().hex, starts_in_min)
+    return vendor_id, phone
+
+
+async def test_a_booked_vendor_calling_in_is_a_vendor_call_and_the_token_says_so(
+        twilio, ingress, nc, ingress_pool, prop, no_open_calls):
+    property_id, number = prop
+    await report_capacity(nc, ingress, active=0, max_calls=4)
+    vendor_id, phone = await _vendor_booked_at(ingress_pool, property_id, starts_in_min=30)
+    sid = new_sid()
+    status, body = await twilio.voice(sid, to=number, from_=phone)
+    assert status == 200
+    _, params = _stream(body)
+    call = await ingress_pool.fetchrow("SELECT * FROM calls WHERE twilio_call_sid = $1", sid)
+    assert (call["call_type"], call["vendor_id"], call["direction"], call["incident_id"]) == (
+        "vendor", vendor_id, "inbound", None)
+    claims = media_token.verify(MEDIA_SECRET, join_parameter(params, "token"))
+    assert (claims.call_type, claims.vendor_id, claims.other_party_number) == ("vendor", vendor_id, phone)
+    (started,) = await events_for_call(nc, property_id, call["id"], want=1)
+    assert started.call_type == "vendor"
+
+
+async def test_a_vendor_without_a_booking_now_is_a_guest_call(twilio, ingress, nc, ingress_pool, prop, no_open_calls):
+    property_id, number = prop
+    await report_capacity(nc, ingress, active=0, max_calls=4)
+    _, phone = await _vendor_booked_at(ingress_pool, property_id, starts_in_min=24 * 60)  # tomorrow
+    sid = new_sid()
+    status, _ = await twilio.voice(sid, to=number, from_=phone)
+    assert status == 200
+    call = await ingress_pool.fetchrow("SELECT call_type, vendor_id FROM calls WHERE twilio_call_sid = $1", sid)
+    assert (call["call_type"], call["vendor_id"]) == ("guest", None)

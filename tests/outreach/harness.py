@@ -18,7 +18,8 @@ from fixline_proto import encode, subjects
 from fixline_proto.codec import EVENT_DECODER, TOOL_RESULT_DECODER
 from fixline_proto.commands import DialCall
 from fixline_proto.events import CallEnded, IncidentUpdated, OutreachProgress
-from fixline_proto.tools import IncidentRef, IncidentStatusChanged, ToolResult
+from fixline_proto.tools import IncidentRef, ToolResult
+from services.common.work_hours import WorkHours, next_slot
 from tests.tools.call_rows import insert_call
 
 
@@ -77,20 +78,20 @@ class World:
         return TOOL_RESULT_DECODER.decode(reply.data)
 
     async def open_incident(self, property_id: str = "p1", category: str = "plumbing") -> tuple[str, str]:
-        """A guest reports a leak; troubleshooting fails; the incident awaits quotes."""
+        """A guest reports a leak that needs a professional, as the guest agent states it; the
+        system (not the test) moves the incident to awaiting_quotes."""
         guest = unique_phone()
         call_id = await insert_call(self.pool, property_id=property_id, phone=guest)  # the guest's inbound call
         ref = await self.tool("create_incident", property_id=property_id, category=category, severity="high",
                               description=f"Kitchen sink pipe leaking under the cabinet {uuid.uuid4().hex[:6]}",
-                              call_id=call_id)
-        assert isinstance(ref, IncidentRef), ref
-        moved = await self.tool("update_incident_status", incident_id=ref.incident_id, status="awaiting_quotes",
-                                note="troubleshooting did not stop the leak", call_id=call_id)
-        assert isinstance(moved, IncidentStatusChanged), moved
+                              call_id=call_id, needs_professional=True, urgency="today")
+        assert isinstance(ref, IncidentRef) and ref.status == "awaiting_quotes", ref
         return ref.incident_id, guest
 
     async def vendor_quotes(self, dial: DialCall, price: float, in_hours: float) -> None:
-        start = (datetime.now(UTC) + timedelta(hours=in_hours)).replace(microsecond=0)
+        """The vendor's earliest start: the first working-hours slot ``in_hours`` from now."""
+        after = datetime.now(UTC) + timedelta(hours=in_hours)
+        start = next_slot(WorkHours(), after, "America/Los_Angeles", timedelta(hours=2))
         result = await self.tool("record_quote", incident_id=dial.incident_id, vendor_id=dial.vendor_id, price=price,
                                  earliest_start=start.isoformat(), call_id=dial.call_id)
         assert type(result).__name__ == "QuoteRecorded", result

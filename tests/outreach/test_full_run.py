@@ -5,6 +5,8 @@ booked on the calendar, the guest called back; and a restart in the middle."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from dbos import _dbos as dbos_internals
@@ -82,6 +84,12 @@ async def test_full_run_quotes_analysis_approval_booking_guest(world: World, out
     status, bookings = await _booked(pool, incident_id)
     assert status == "scheduled"
     assert [b["vendor_id"] for b in bookings] == ["v-plumb-1"]
+    async with pool.acquire() as conn:
+        start, end = await conn.fetchrow("SELECT starts_at, ends_at FROM repair_bookings WHERE incident_id = $1",
+                                         incident_id)
+    local_start, local_end = (t.astimezone(ZoneInfo("America/Los_Angeles")) for t in (start, end))
+    assert local_start.hour >= 8 and (local_end.hour, local_end.minute) <= (18, 0)  # inside working hours
+    assert start > datetime.now(UTC)
     assert bookings[0]["calendar_event_id"] in calendar.store.calendars["primary"].events
     assert len(world.dials_of(incident_id)) == 4  # exactly one per callee
     stages = world.stages(incident_id)
