@@ -29,10 +29,6 @@ class Role:
     responds: bool = False
 
     @property
-    def inbox_prefix(self) -> str:
-        return inbox_prefix(self.name)
-
-    @property
     def manages_streams(self) -> bool:
         return f"{JS_API}.STREAM.CREATE.{subjects.EVENTS_STREAM}" in self.publish
 
