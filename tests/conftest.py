@@ -18,6 +18,10 @@ from fixline.devstack import DevStack
 from services.common import bus, db
 from tests.support.bus import connect_as
 
+# Stories must not depend on the hour the suite runs at: no default quiet hours in tests.
+# The quiet-hours tests give a property its own window (properties.quiet_start/quiet_end).
+os.environ.setdefault("OUTREACH_QUIET_HOURS", "off")
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:

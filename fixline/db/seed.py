@@ -68,9 +68,11 @@ async def _seed_property(conn: asyncpg.Connection, prop: dict) -> None:
 
 async def _seed_vendor(conn: asyncpg.Connection, vendor: dict) -> None:
     await conn.execute(
-        "INSERT INTO vendors (id, name, trade, phone, rating, service_area) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO vendors (id, name, trade, phone, rating, service_area, emergency)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT (id) DO UPDATE SET name = excluded.name, trade = excluded.trade,"
-        " phone = excluded.phone, rating = excluded.rating, service_area = excluded.service_area",
+        " phone = excluded.phone, rating = excluded.rating, service_area = excluded.service_area,"
+        " emergency = excluded.emergency",
         vendor["id"], vendor["name"], vendor["trade"], vendor["phone"], vendor["rating"],
-        vendor["service_area"],
+        vendor["service_area"], vendor.get("emergency", False),
     )

@@ -143,7 +143,8 @@ class Settings:
     gemini_flash_model: str = "gemini-3.8-flash"  # quote analysis (structured JSON output)
     outreach_vendors: int = 2                # vendors phoned at once per incident (best rated first)
     outreach_landlord_attempts: int = 2      # calls to the owner without a decision before escalating
-    outreach_retry_delay_s: float = 600.0    # wait before calling an unanswered owner again
+    outreach_retry_delay_s: float = 600.0    # wait before calling an unanswered owner (or a vendor's machine) again
+    outreach_quiet_hours: str = "21:00-08:00"  # no outbound calls then (property-local; per property in the DB); "off"
     outreach_max_vendors: int = 4            # vendors tried in all (no answer/decline -> next), then escalate
     outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited

@@ -73,3 +73,51 @@ def next_slot(hours: WorkHours, after: datetime, timezone: str, duration: timede
             return candidate.astimezone(UTC)
         local = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=tz)
     raise ValueError(f"no {duration} slot within {hours.describe(timezone)}")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No outbound call is placed from ``start`` to ``end``, local to the property (emergencies
+    excepted). The window may wrap midnight (21:00-08:00); ``start == end`` means none."""
+
+    start: time = time(21)
+    end: time = time(8)
+
+    @classmethod
+    def parse(cls, text: str) -> "QuietHours":
+        """``"21:00-08:00"``; ``""`` or ``"off"`` = no quiet hours. A clear error otherwise."""
+        if text.strip().lower() in ("", "off", "none"):
+            return cls(time(0), time(0))
+        start, sep, end = text.partition("-")
+        try:
+            return cls(_clock(start.strip()), _clock(end.strip()))
+        except ValueError:
+            pass
+        raise ValueError(f"quiet hours must look like 21:00-08:00 (or 'off'), not {text!r}")
+
+    @classmethod
+    def of(cls, start: time | str | None, end: time | str | None, default: "QuietHours") -> "QuietHours":
+        """A property's own window, or ``default`` when it has none."""
+        if start is None or end is None:
+            return default
+        return cls(_clock(start), _clock(end))
+
+    @property
+    def off(self) -> bool:
+        return self.start == self.end
+
+
+def quiet_until(quiet: QuietHours, now: datetime, timezone: str) -> datetime | None:
+    """When the quiet hours around ``now`` end (UTC), or None if ``now`` is not in them: the
+    one rule for every outbound call (vendor, landlord, guest call-back)."""
+    if quiet.off:
+        return None
+    tz = zone(timezone)
+    local = as_utc(now, timezone).astimezone(tz)
+    clock = local.timetz().replace(tzinfo=None)
+    wraps = quiet.start > quiet.end
+    inside = (clock >= quiet.start or clock < quiet.end) if wraps else quiet.start <= clock < quiet.end
+    if not inside:
+        return None
+    end_day = local.date() + timedelta(days=1) if wraps and clock >= quiet.start else local.date()
+    return datetime.combine(end_day, quiet.end, tzinfo=tz).astimezone(UTC)
