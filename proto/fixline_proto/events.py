@@ -133,6 +133,7 @@ OutreachStage = Literal[
     "started", "calling_vendor", "quote_received", "no_answer", "analysing",
     "recommended", "calling_landlord", "approved", "declined", "scheduled",
     "calling_guest", "done", "failed", "escalated", "guest_told",
+    "emergency", "waiting", "voicemail_retry",
 ]
 
 
@@ -144,8 +145,27 @@ class OutreachProgress(Event, frozen=True, kw_only=True):
     call_id: str | None = None
 
 
+class IncidentAlertRaised(Event, frozen=True, kw_only=True):
+    """An alert for the property manager that stays on the dashboard until someone handles it
+    (an emergency). ``alert_id`` is stable per incident and reason: raising again is a no-op."""
+
+    incident_id: str
+    alert_id: str
+    reason: Literal["emergency"] = "emergency"
+    detail: str = ""
+
+
+class IncidentAlertHandled(Event, frozen=True, kw_only=True):
+    """A manager marked the alert handled on the dashboard (``by``: the viewer's label, never a token)."""
+
+    incident_id: str
+    alert_id: str
+    by: str = ""
+    note: str = ""
+
+
 AnyEvent = (
     IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
-    | VendorCodeReleased | VendorCodeRefused | OutreachProgress
+    | VendorCodeReleased | VendorCodeRefused | OutreachProgress | IncidentAlertRaised | IncidentAlertHandled
 )

@@ -120,6 +120,8 @@ class IncidentRef(ToolResult, frozen=True, kw_only=True):
     incident_id: str
     status: IncidentStatusName
     duplicate: bool = False
+    # An emergency: what the agent must tell the caller at once (decided by the tools service).
+    safety_instructions: str | None = None
 
 
 class IncidentStatusChanged(ToolResult, frozen=True, kw_only=True):

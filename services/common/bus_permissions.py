@@ -103,14 +103,17 @@ ROLES: dict[str, Role] = {role.name: role for role in (
                   *_events(ev.IncidentCreated, ev.IncidentUpdated, ev.QuoteReceived, ev.DecisionMade,
                            ev.RepairScheduled, ev.VendorCodeReleased, ev.VendorCodeRefused)),
          subscribe=_own("tools", f"{subjects.TOOLS_SERVICE}.>", "$SRV.>"), responds=True),
-    # Reads events for the dashboard and the services' heartbeats; publishes nothing of its own.
+    # Reads events for the dashboard and the services' heartbeats; publishes only a manager's
+    # "alert handled" (an authorized dashboard POST).
     Role("notifier",
-         publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), *_consume(subjects.EVENTS_STREAM)),
+         publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), *_consume(subjects.EVENTS_STREAM),
+                  *_events(ev.IncidentAlertHandled)),
          subscribe=_own("notifier", subjects.SERVICE_HEARTBEAT)),
     # Workflows: read events, ask the workflow tools, request dials, publish progress.
     Role("outreach",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.EVENTS_STREAM),
-                  subjects.workflow_tool("*"), subjects.CALLS_DIAL, *_events(ev.OutreachProgress)),
+                  subjects.workflow_tool("*"), subjects.CALLS_DIAL,
+                  *_events(ev.OutreachProgress, ev.IncidentAlertRaised)),
          subscribe=_own("outreach")),
     # A person's tools (and the tests acting as one): control a live call, watch heartbeats.
     Role("operator",

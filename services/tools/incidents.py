@@ -8,7 +8,7 @@ from fixline_proto.base import new_id
 from fixline_proto.events import IncidentCreated, IncidentUpdated
 from fixline_proto.tools import CreateIncident, IncidentRef, IncidentStatusChanged, UpdateIncidentStatus
 
-from . import transitions
+from . import safety, transitions
 from .calls import CallScope
 from .context import ToolContext
 from .errors import ToolFailure, not_found
@@ -53,7 +53,12 @@ async def create_incident(ctx: ToolContext, req: CreateIncident, call: CallScope
             property_id=call.property_id, incident_id=incident_id, category=req.category,
             severity=req.severity, description=req.description, caller_phone=caller, call_id=call.call_id,
             status=status, needs_professional=req.needs_professional, urgency=req.urgency))
-    return IncidentRef(incident_id=incident_id, status=status)
+    return IncidentRef(incident_id=incident_id, status=status, safety_instructions=_safety(req))
+
+
+def _safety(req: CreateIncident) -> str | None:
+    """An emergency's safety lines go back with the result, whatever the model said before."""
+    return safety.instructions(req.category, req.description) if req.urgency == "emergency" else None
 
 
 async def _repeat_report(conn: asyncpg.Connection, existing: asyncpg.Record, req: CreateIncident) -> IncidentRef:
@@ -66,7 +71,8 @@ async def _repeat_report(conn: asyncpg.Connection, existing: asyncpg.Record, req
                            " urgency = coalesce($2, urgency) WHERE id = $1", existing["id"], req.urgency)
         await move_incident(conn, incident, "awaiting_quotes", NEEDS_QUOTES_NOTE)
         status = "awaiting_quotes"
-    return IncidentRef(incident_id=existing["id"], status=status, duplicate=True)
+    return IncidentRef(incident_id=existing["id"], status=status, duplicate=True, safety_instructions=_safety(req))
+
 
 async def _recent_duplicate(conn: asyncpg.Connection, call: CallScope, category: str, caller: str | None,
                             window_s: float) -> asyncpg.Record | None:

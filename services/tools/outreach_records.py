@@ -7,7 +7,7 @@ could do the job (``eligibility``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -27,6 +27,8 @@ from .errors import ToolFailure, not_found
 from .outbox import enqueue
 from .scope import load_incident
 
+EMERGENCY_NOW = timedelta(minutes=5)  # an emergency vendor "coming now" may say a time a moment ago
+
 
 def _require_open(incident: asyncpg.Record) -> None:
     if incident["status"] in transitions.TERMINAL:
@@ -35,20 +37,23 @@ def _require_open(incident: asyncpg.Record) -> None:
 
 async def _check_earliest_start(conn: asyncpg.Connection, req: RecordQuote, property_id: str) -> RecordQuote:
     """A quote's earliest start is in the future and inside the vendor's working hours, in the
-    property's time zone: a slot nobody could book is refused, so the agent asks again.
-    Returns the request with the start in UTC (a time without offset is local to the property)."""
+    property's time zone: a slot nobody could book is refused, so the agent asks again. In an
+    emergency working hours do not apply (the vendor comes now). Returns the request with the
+    start in UTC (a time without offset is local to the property)."""
     if req.earliest_start is None:
         return req
     row = await conn.fetchrow(
-        "SELECT v.name, v.work_start, v.work_end, v.work_days, p.timezone FROM vendors v, properties p"
-        " WHERE v.id = $1 AND p.id = $2", req.vendor_id, property_id)
+        "SELECT v.name, v.work_start, v.work_end, v.work_days, p.timezone, i.urgency"
+        " FROM vendors v, properties p, incidents i WHERE v.id = $1 AND p.id = $2 AND i.id = $3",
+        req.vendor_id, property_id, req.incident_id)
     start = as_utc(req.earliest_start, row["timezone"])
     said = f"{start.astimezone(zone(row['timezone'])):%A %d %B %Y %H:%M}"
-    if start <= datetime.now(UTC):
+    emergency = row["urgency"] == "emergency"
+    if start <= datetime.now(UTC) - (EMERGENCY_NOW if emergency else timedelta(0)):
         raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is in the past; "
                                               "ask the vendor for a future date and time")
     hours = WorkHours.of(row["work_start"], row["work_end"], list(row["work_days"]))
-    if not within(hours, start, row["timezone"]):
+    if not emergency and not within(hours, start, row["timezone"]):
         raise ToolFailure("invalid_argument", f"the earliest start ({said} local time) is outside "
                                               f"{row['name']}'s working hours, {hours.describe(row['timezone'])}; "
                                               "ask for a time inside them")
