@@ -22,11 +22,13 @@ URGENCY = {"emergency": "an emergency: someone is needed now", "today": "urgent:
 
 def vendor(job: dict, vendor: dict) -> str:
     urgency = URGENCY.get(job.get("urgency") or "", f"severity {job['severity']}")
+    when = ("how soon they can be there (this is an emergency call-out: now, at any hour)"
+            if job.get("emergency") else
+            "the earliest date and time they can come (a future time within their working hours)")
     return (f"You are calling {vendor['name']} for a {job['category']} repair quote ({urgency}) "
             f"at {job['property_name']}, {job['address']}. The property's time zone is {job['timezone']}. "
             f"Problem: {job['description']} "
-            f"Ask for a total price and the earliest date and time they can come (a future time within "
-            f"their working hours), then record the quote with record_quote "
+            f"Ask for a total price and {when}, then record the quote with record_quote "
             f"(incident_id {job['incident_id']}, vendor_id {vendor['id']}).")
 
 
@@ -45,6 +47,15 @@ def landlord(job: dict, quotes: list[dict], recommendation: dict) -> str:
         f"Ask whether to book it. Record the answer with record_decision (incident_id {job['incident_id']}; "
         "approved true with the vendor_id they approve, or approved false).",
     ])
+
+
+def landlord_emergency(job: dict, vendor: dict) -> str:
+    return (f"EMERGENCY. You are calling {job.get('landlord_name') or 'the landlord'}, the owner of "
+            f"{job['property_name']}: {job['description']} ({job['category']}). The guest has been given "
+            f"the safety instructions and the property manager has been alerted. We are phoning "
+            f"{vendor['name']} (vendor_id {vendor['id']}), an emergency call-out vendor, right now. "
+            f"Ask the owner to approve sending them at once and record the answer with record_decision "
+            f"(incident_id {job['incident_id']}; approved true with vendor_id {vendor['id']}, or approved false).")
 
 
 def guest(job: dict, booking: dict, vendor_name: str) -> str:

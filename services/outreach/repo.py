@@ -19,6 +19,7 @@ async def load_incident(conn: asyncpg.Connection, incident_id: str) -> dict | No
     row = await conn.fetchrow(
         "SELECT i.id AS incident_id, i.property_id, i.category, i.severity, i.description, i.caller_phone,"
         " i.status, i.urgency, p.name AS property_name, p.address, p.timezone,"
+        " to_char(p.quiet_start, 'HH24:MI:SS') AS quiet_start, to_char(p.quiet_end, 'HH24:MI:SS') AS quiet_end,"
         " l.id AS landlord_id, l.name AS landlord_name, l.phone AS landlord_phone"
         " FROM incidents i JOIN properties p ON p.id = i.property_id"
         " LEFT JOIN property_landlords pl ON pl.property_id = p.id"
@@ -26,18 +27,25 @@ async def load_incident(conn: asyncpg.Connection, incident_id: str) -> dict | No
     return dict(row) if row else None
 
 
-async def pick_vendors(conn: asyncpg.Connection, category: str, property_id: str, limit: int) -> list[dict]:
+async def pick_vendors(conn: asyncpg.Connection, category: str, property_id: str, limit: int,
+                       emergency: bool = False) -> list[dict]:
     """Best rated first among the vendors of the trade serving the property; general repairs
-    when the trade has nobody there."""
+    when the trade has nobody there. In an emergency only vendors who come out at any hour."""
     for trade in dict.fromkeys([trade_for(category), GENERAL_TRADE]):
         rows = await conn.fetch(
             "SELECT id, name, phone, rating::float AS rating, to_char(work_start, 'HH24:MI') AS work_start,"
-            " to_char(work_end, 'HH24:MI') AS work_end, work_days FROM vendors"
-            " WHERE trade = $1 AND $2 = ANY(service_area) ORDER BY rating DESC, id LIMIT $3",
-            trade, property_id, limit)
+            " to_char(work_end, 'HH24:MI') AS work_end, work_days, emergency FROM vendors"
+            " WHERE trade = $1 AND $2 = ANY(service_area) AND (emergency OR NOT $4)"
+            " ORDER BY rating DESC, id LIMIT $3",
+            trade, property_id, limit, emergency)
         if rows:
             return [{**dict(r), "work_days": list(r["work_days"])} for r in rows]
     return []
+
+
+async def answered_by(conn: asyncpg.Connection, call_id: str) -> str:
+    """Who picked up an outbound call (Twilio's AMD result on the call row), "" if unknown."""
+    return await conn.fetchval("SELECT coalesce(answered_by, '') FROM calls WHERE id = $1", call_id) or ""
 
 
 async def remember_call(conn: asyncpg.Connection, *, call_id: str, workflow_id: str, incident_id: str,

@@ -14,11 +14,11 @@ from dbos import DBOS
 from fixline_proto import encode, subjects
 from fixline_proto.codec import TOOL_RESULT_DECODER
 from fixline_proto.commands import DialCall
-from fixline_proto.events import OutreachProgress
+from fixline_proto.events import IncidentAlertRaised, OutreachProgress
 from fixline_proto.tools import (IncidentStatusChanged, RepairBooked, ScheduleRepair, ToolError, ToolRequest,
                                  UpdateIncidentStatus)
 
-from services.common.work_hours import WorkHours, next_slot
+from services.common.work_hours import QuietHours, WorkHours, next_slot, quiet_until, zone
 
 from . import analysis, repo
 from .context import current
@@ -52,10 +52,44 @@ async def load_job(incident_id: str) -> dict | None:
         job = await repo.load_incident(conn, incident_id)
         if job is None:
             return None
+        job["emergency"] = job["urgency"] == "emergency"
         job["vendors"] = await repo.pick_vendors(conn, job["category"], job["property_id"],
-                                                 max(1, ctx.settings.outreach_max_vendors))
+                                                 max(1, ctx.settings.outreach_max_vendors), job["emergency"])
     job["parallel"] = max(1, ctx.settings.outreach_vendors)
+    job["max_calls"] = max(1, ctx.settings.outreach_max_vendors)  # vendor calls in all, retries included
+    quiet = QuietHours.of(job.pop("quiet_start"), job.pop("quiet_end"),
+                          QuietHours.parse(ctx.settings.outreach_quiet_hours))
+    job["quiet_hours"] = [quiet.start.isoformat(), quiet.end.isoformat()]
     return job
+
+
+@DBOS.step()
+async def quiet_wait(quiet_hours: list[str], timezone: str) -> dict | None:
+    """Now (a checkpointed clock read) inside the property's quiet hours: how long until they
+    end, and the local time they end at; None outside them."""
+    now = datetime.now(UTC)
+    until = quiet_until(QuietHours.of(*quiet_hours, default=QuietHours()), now, timezone)
+    if until is None:
+        return None
+    return {"seconds": max(0.0, (until - now).total_seconds()), "local_end": until.astimezone(zone(timezone))
+            .strftime("%H:%M")}
+
+
+@DBOS.step(**RETRY)
+async def raise_alert(job: dict, detail: str) -> None:
+    """The manager's alert (stays on the dashboard until handled); once per incident and reason."""
+    alert_id = f"alert:{job['incident_id']}:emergency"
+    event = IncidentAlertRaised(id=alert_id, property_id=job["property_id"], incident_id=job["incident_id"],
+                                alert_id=alert_id, detail=detail[:500])
+    await current().js.publish(subjects.event(job["property_id"], "incident.alert.raised"), encode(event),
+                               headers={"Nats-Msg-Id": alert_id})
+
+
+@DBOS.step(**RETRY)
+async def machine_answered(call_id: str) -> bool:
+    async with current().pool.acquire() as conn:
+        who = await repo.answered_by(conn, call_id)
+    return who.startswith("machine") or who == "fax"
 
 
 @DBOS.step(**RETRY)
@@ -114,6 +148,15 @@ async def start_time(earliest_start: str | None, vendor: dict, timezone: str, du
         after = max(after, datetime.fromisoformat(earliest_start))
     hours = WorkHours.of(vendor.get("work_start", "08:00"), vendor.get("work_end", "18:00"), vendor.get("work_days"))
     return next_slot(hours, after, timezone, timedelta(minutes=duration_min)).isoformat()
+
+
+@DBOS.step(**RETRY)
+async def start_now(earliest_start: str | None) -> str:
+    """An emergency visit: the vendor's earliest start, or now; working hours do not apply."""
+    start = datetime.now(UTC) + timedelta(minutes=1)
+    if earliest_start:
+        start = max(start, datetime.fromisoformat(earliest_start))
+    return start.isoformat()
 
 
 @DBOS.step(**RETRY)

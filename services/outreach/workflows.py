@@ -85,9 +85,24 @@ async def phone_call(spec: dict) -> dict:
     return result
 
 
-async def _dial_vendor(job: dict, vendors: list[dict], index: int, opts: dict):
+async def _outside_quiet_hours(job: dict) -> None:
+    """Before any outbound call: in the property's quiet hours wait (durably) until they end;
+    an emergency never waits."""
+    if job.get("emergency"):
+        return
+    for _ in range(3):  # one sleep ends the window; the re-check only guards a clock jump
+        wait = await steps.quiet_wait(job["quiet_hours"], job["timezone"])
+        if wait is None:
+            return
+        await steps.progress(job["property_id"], job["incident_id"], "waiting",
+                             f"quiet hours: waiting until {wait['local_end']} before calling")
+        await DBOS.sleep_async(wait["seconds"])
+
+
+async def _dial_vendor(job: dict, vendors: list[dict], index: int, opts: dict, attempt: int = 1):
     vendor = vendors[index]
-    spec = call_spec(job, "vendor", vendor["phone"], briefings.vendor(job, vendor), opts, vendor)
+    await _outside_quiet_hours(job)
+    spec = call_spec(job, "vendor", vendor["phone"], briefings.vendor(job, vendor), opts, vendor, attempt)
     spec["notify"] = {"workflow_id": DBOS.workflow_id, "index": index}
     await steps.progress(job["property_id"], job["incident_id"], "calling_vendor", vendor["name"],
                          vendor["id"], spec["call_id"])
@@ -102,29 +117,64 @@ async def _next_finished(waiting: set[int], opts: dict) -> int:
     return message["index"] if message is not None and message["index"] in waiting else min(waiting)
 
 
-async def _call_vendors(job: dict, opts: dict) -> list[dict]:
+async def _vendor_round(job: dict, opts: dict) -> tuple[list[dict], list[int]]:
     """``job["parallel"]`` vendors at once; each one that gives no quote (no answer, machine,
-    decline) is replaced at once by the next of the trade, up to ``len(job["vendors"])`` in all."""
-    vendors, pid, iid = job["vendors"], job["property_id"], job["incident_id"]
+    decline) is replaced at once by the next of the trade, up to ``len(job["vendors"])`` in all.
+    Returns the quotes and the vendors whose answering machine picked up (by index)."""
+    vendors = job["vendors"]
     handles = {i: await _dial_vendor(job, vendors, i, opts) for i in range(min(job["parallel"], len(vendors)))}
-    waiting, quotes = set(handles), []
+    waiting, quotes, machines = set(handles), [], []
     while waiting:
         i = await _next_finished(waiting, opts)
         waiting.discard(i)
-        vendor, res = vendors[i], await handles[i].get_result()
-        quote = res["quote"]
-        if quote is not None:
-            quotes.append({**quote, "vendor_name": vendor["name"], "rating": vendor["rating"]})
-            await steps.progress(pid, iid, "quote_received", f"{quote['price']:.2f} {quote['currency']}",
-                                 vendor["id"], res["call_id"])
+        res = await handles[i].get_result()
+        if await _quoted(job, vendors[i], res, quotes):
             continue
-        why = "no answer" if res["timed_out"] else f"no quote ({res['ended']})"
-        await steps.progress(pid, iid, "no_answer", why, vendor["id"], res["call_id"])
+        if res["ended"] is not None and await steps.machine_answered(res["call_id"]):
+            machines.append(i)
         if len(handles) < len(vendors):
             nxt = len(handles)
             handles[nxt] = await _dial_vendor(job, vendors, nxt, opts)
             waiting.add(nxt)
+    return quotes, machines
+
+
+async def _quoted(job: dict, vendor: dict, res: dict, quotes: list[dict]) -> bool:
+    """Record a vendor call's outcome on the dashboard; True (and the quote kept) if it quoted."""
+    pid, iid, quote = job["property_id"], job["incident_id"], res["quote"]
+    if quote is not None:
+        quotes.append({**quote, "vendor_name": vendor["name"], "rating": vendor["rating"]})
+        await steps.progress(pid, iid, "quote_received", f"{quote['price']:.2f} {quote['currency']}",
+                             vendor["id"], res["call_id"])
+        return True
+    why = "no answer" if res["timed_out"] else f"no quote ({res['ended']})"
+    await steps.progress(pid, iid, "no_answer", why, vendor["id"], res["call_id"])
+    return False
+
+
+async def _retry_machines(job: dict, machines: list[int], opts: dict) -> list[dict]:
+    """Nobody quoted: the vendors whose machine took a voicemail are called once more after
+    ``retry_delay_s``, as far as the vendor-call budget (``max_calls``) still allows."""
+    vendors, quotes = job["vendors"], []
+    retry = machines[:max(0, job["max_calls"] - len(vendors))]
+    if not retry:
+        return quotes
+    delay = opts.get("retry_delay_s", 600.0)
+    names = ", ".join(vendors[i]["name"] for i in retry)
+    await steps.progress(job["property_id"], job["incident_id"], "voicemail_retry",
+                         f"answering machine: calling {names} again in {delay:.0f} s")
+    await DBOS.sleep_async(delay)
+    for i in retry:
+        handle = await _dial_vendor(job, vendors, i, opts, attempt=2)
+        await _quoted(job, vendors[i], await handle.get_result(), quotes)
     return quotes
+
+
+async def _call_vendors(job: dict, opts: dict) -> list[dict]:
+    quotes, machines = await _vendor_round(job, opts)
+    if quotes or not machines:
+        return quotes
+    return await _retry_machines(job, machines, opts)
 
 
 async def _recommend(job: dict, quotes: list[dict]) -> dict:
@@ -143,6 +193,7 @@ async def _ask_landlord(job: dict, quotes: list[dict], rec: dict, opts: dict) ->
     await steps.set_incident_status(iid, "awaiting_approval", f"{len(quotes)} quote(s); recommended {rec['vendor_id']}")
     briefing, attempts = briefings.landlord(job, quotes, rec), max(1, opts.get("landlord_attempts", 1))
     for attempt in range(1, attempts + 1):
+        await _outside_quiet_hours(job)
         spec = call_spec(job, "landlord", job["landlord_phone"], briefing, opts, attempt=attempt)
         spec["vendor_id"] = rec["vendor_id"]  # the vendor the landlord is asked to approve
         await steps.progress(pid, iid, "calling_landlord", job["landlord_name"] or "", call_id=spec["call_id"])
@@ -162,6 +213,7 @@ async def _tell_guest(job: dict, briefing: str, opts: dict) -> bool:
     """Call the guest back (when we have their number); True if a call was placed."""
     if not job["caller_phone"]:
         return False
+    await _outside_quiet_hours(job)
     spec = call_spec(job, "guest", job["caller_phone"], briefing, opts)
     await steps.progress(job["property_id"], job["incident_id"], "calling_guest", call_id=spec["call_id"])
     with SetWorkflowID(spec["workflow_id"]):
@@ -172,8 +224,9 @@ async def _tell_guest(job: dict, briefing: str, opts: dict) -> bool:
 async def _book_and_tell_guest(job: dict, quotes: list[dict], vendor_id: str, opts: dict) -> dict:
     quote = next((q for q in quotes if q["vendor_id"] == vendor_id), None)
     vendor = next((v for v in job["vendors"] if v["id"] == vendor_id), {})
-    start = await steps.start_time(quote.get("earliest_start") if quote else None, vendor, job["timezone"],
-                                   steps.VISIT_MINUTES)
+    earliest = quote.get("earliest_start") if quote else None
+    start = await steps.start_now(earliest) if job.get("emergency") else \
+        await steps.start_time(earliest, vendor, job["timezone"], steps.VISIT_MINUTES)
     booking = await steps.book_repair(job, vendor_id, start)
     pid, iid = job["property_id"], job["incident_id"]
     if "error" in booking:
@@ -197,6 +250,43 @@ async def _declined(job: dict, decision: dict, opts: dict) -> dict:
     return {"status": "declined"}
 
 
+async def _start_landlord_emergency(job: dict, opts: dict):
+    """The owner is phoned at the same time as the vendors, briefed as an emergency and asked to
+    approve the best emergency vendor's call-out (the child runs while the vendors are called)."""
+    if not job["landlord_phone"]:
+        return None
+    spec = call_spec(job, "landlord", job["landlord_phone"], briefings.landlord_emergency(job, job["vendors"][0]),
+                     opts)
+    spec["vendor_id"] = job["vendors"][0]["id"]
+    await steps.progress(job["property_id"], job["incident_id"], "calling_landlord",
+                         f"emergency: {job['landlord_name'] or ''}", call_id=spec["call_id"])
+    with SetWorkflowID(spec["workflow_id"]):
+        return await DBOS.start_workflow_async(phone_call, spec)
+
+
+async def _emergency(job: dict, opts: dict) -> dict:
+    """Danger now: the manager's alert first, then the emergency vendors and the owner phoned at
+    once (no quiet or working hours); booked for now when the owner approved a vendor who quoted."""
+    pid, iid = job["property_id"], job["incident_id"]
+    await steps.raise_alert(job, f"EMERGENCY ({job['category']}): {job['description']}")
+    await steps.progress(pid, iid, "emergency", "vendor and owner phoned now; manager alerted")
+    if not job["vendors"]:
+        await steps.progress(pid, iid, "escalated", f"no emergency vendor serves this property for {job['category']}")
+        return {"status": "escalated", "reason": "no vendors"}
+    landlord = await _start_landlord_emergency(job, opts)
+    quotes = await _call_vendors(job, opts)
+    decision = (await landlord.get_result())["decision"] if landlord is not None else None
+    if decision is not None and not decision["approved"]:
+        return await _declined(job, decision, opts)
+    vendor_id = (decision or {}).get("vendor_id") or job["vendors"][0]["id"]
+    if decision is None or all(q["vendor_id"] != vendor_id for q in quotes):
+        why = "no decision from the owner" if decision is None else f"{vendor_id} approved but gave no quote"
+        await steps.progress(pid, iid, "escalated", f"emergency: {why}; a person must act now")
+        return {"status": "escalated", "reason": why}
+    await steps.progress(pid, iid, "approved", decision.get("notes", ""), vendor_id)
+    return await _book_and_tell_guest(job, quotes, vendor_id, opts)
+
+
 @DBOS.workflow()
 async def outreach(incident_id: str, opts: dict) -> dict:
     """``opts``: timeout_s, grace_s (recorded with the workflow's inputs, so a replay sees them)."""
@@ -205,6 +295,8 @@ async def outreach(incident_id: str, opts: dict) -> dict:
         return {"status": "failed", "reason": f"unknown incident {incident_id}"}
     pid = job["property_id"]
     await steps.progress(pid, incident_id, "started", f"{len(job['vendors'])} vendor(s) to call")
+    if job["emergency"]:
+        return await _emergency(job, opts)
     if not job["vendors"]:
         await steps.progress(pid, incident_id, "escalated", f"no vendor serves this property for {job['category']}")
         return {"status": "escalated", "reason": "no vendors"}
