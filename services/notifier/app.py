@@ -14,6 +14,7 @@ from fixline_proto.commands import ServiceHeartbeat
 from services.common.runtime import Runtime
 
 from . import sse
+from .alerts import AlertsEndpoint
 from .auth import TokenTable
 from .client_queue import Frame
 from .directory import Directory
@@ -34,6 +35,7 @@ class NotifierService:
     runtime: Runtime  # set by serve()
     hub: Hub  # these three from setup()
     endpoint: EventsEndpoint
+    alerts: AlertsEndpoint
     metrics: NotifierMetrics
     needs_database = True   # read-only: property names/time zones and vendor names
 
@@ -60,11 +62,14 @@ class NotifierService:
         self.endpoint = EventsEndpoint(self.hub, tokens, snapshots, options, metrics)
         rt.web.router.add_get("/events", self.endpoint.handle)
         Pages(tokens, snapshots, self.health, settings.dashboard_session_ttl_s).add_routes(rt.web)
+        self.alerts = AlertsEndpoint(self.hub, tokens, settings.notifier_subject_prefix)
+        self.alerts.add_routes(rt.web)
         rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
         assert rt.nc is not None  # serve() connects before start()
         self.endpoint.nc = rt.nc
+        self.alerts.nc = rt.nc
         await self.directory.load(rt.pool)
         self.directory.start_refreshing(rt.pool)
         self._health_sub = await rt.nc.subscribe(subjects.SERVICE_HEARTBEAT, cb=self._on_heartbeat)

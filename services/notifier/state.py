@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fixline_proto import events as ev
 from fixline_proto.base import Event
 
-from .views import Booking, Call, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
+from .views import Alert, Booking, Call, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
 
 CLOSED_STATUSES = frozenset({"resolved", "cancelled"})
 MAX_CLOSED_INCIDENTS_PER_PROPERTY = 100
@@ -40,6 +40,8 @@ class DashboardState:
                 self._apply_call(event)
             case ev.TranscriptTurn():
                 self._apply_turn(event)
+            case ev.IncidentAlertRaised() | ev.IncidentAlertHandled():
+                self._apply_alert(event)
             case _:
                 pass  # audit-only events (vendor codes...) are not on the dashboard
 
@@ -104,9 +106,22 @@ class DashboardState:
                 if event.stage == "recommended":
                     incident.recommendation = event.detail
 
+    def _apply_alert(self, event: ev.IncidentAlertRaised | ev.IncidentAlertHandled) -> None:
+        """Raised once per alert id (a repeat changes nothing, a handled one stays handled);
+        handled only for an alert this incident has."""
+        incident = self._incident(event, event.incident_id)
+        alert = incident.alert(event.alert_id)
+        if isinstance(event, ev.IncidentAlertRaised):
+            if alert is None:
+                incident.alerts.append(Alert(alert_id=event.alert_id, reason=event.reason, detail=event.detail,
+                                             raised_at=event.occurred_at))
+        elif alert is not None and not alert.handled:
+            alert.handled, alert.handled_at, alert.handled_by = True, event.occurred_at, event.by
+
     def _prune_incidents(self, property_id: str) -> None:
+        # an incident with an alert nobody handled stays, however old
         closed = [i for i in self.incidents.values()
-                  if i.property_id == property_id and i.status in CLOSED_STATUSES]
+                  if i.property_id == property_id and i.status in CLOSED_STATUSES and not i.alerting]
         closed.sort(key=lambda i: i.updated_at or i.created_at or NEVER)
         for incident in closed[:-MAX_CLOSED_INCIDENTS_PER_PROPERTY]:
             del self.incidents[incident.incident_id]

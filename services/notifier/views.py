@@ -53,6 +53,17 @@ class OutreachStep(msgspec.Struct, kw_only=True):
     at: datetime
 
 
+class Alert(msgspec.Struct, kw_only=True):
+    """A manager's alert (an emergency): shown until someone marks it handled."""
+    alert_id: str
+    reason: str
+    detail: str = ""
+    raised_at: datetime
+    handled: bool = False
+    handled_at: datetime | None = None
+    handled_by: str = ""
+
+
 class Incident(msgspec.Struct, kw_only=True):
     incident_id: str
     property_id: str
@@ -70,6 +81,14 @@ class Incident(msgspec.Struct, kw_only=True):
     booking: Booking | None = None
     outreach: list[OutreachStep] = msgspec.field(default_factory=list)
     recommendation: str | None = None
+    alerts: list[Alert] = msgspec.field(default_factory=list)
+
+    def alert(self, alert_id: str) -> Alert | None:
+        return next((a for a in self.alerts if a.alert_id == alert_id), None)
+
+    @property
+    def alerting(self) -> bool:
+        return any(not a.handled for a in self.alerts)
 
 
 class Turn(msgspec.Struct, kw_only=True):

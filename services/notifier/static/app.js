@@ -23,7 +23,7 @@ function incidentFor(e) {
   if (!inc) {
     inc = { incident_id: e.incident_id, property_id: e.property_id, category: "other", severity: "medium",
       description: "", status: "open", created_at: e.occurred_at, history: [], quotes: [], decision: null,
-      booking: null, outreach: [], recommendation: null };
+      booking: null, outreach: [], recommendation: null, alerts: [] };
     state.incidents[e.incident_id] = inc;
   }
   inc.updated_at = e.occurred_at;
@@ -68,6 +68,16 @@ const APPLY = {
     const inc = incidentFor(e);
     pushOnce(inc.outreach, { id: e.id, stage: e.stage, detail: e.detail, vendor_id: e.vendor_id, call_id: e.call_id, at: e.occurred_at });
     if (e.stage === "recommended") inc.recommendation = e.detail;
+  },
+  "incident.alert.raised"(e) {
+    const inc = incidentFor(e);
+    if (!inc.alerts.some((a) => a.alert_id === e.alert_id)) {
+      inc.alerts.push({ alert_id: e.alert_id, reason: e.reason, detail: e.detail, raised_at: e.occurred_at, handled: false });
+    }
+  },
+  "incident.alert.handled"(e) {
+    const alert = incidentFor(e).alerts.find((a) => a.alert_id === e.alert_id);
+    if (alert && !alert.handled) Object.assign(alert, { handled: true, handled_at: e.occurred_at, handled_by: e.by });
   },
   "call.started"(e) {
     const call = callFor(e);
@@ -233,6 +243,7 @@ function incidentCard(inc) {
       chip(inc.severity), " ", chip(inc.status, statusLabel(inc.status))),
     el("div", { class: "incident-meta" }, propName(inc.property_id), " · reported ",
       fmtTime(inc.created_at, inc.property_id), inc.caller_phone ? " · " + inc.caller_phone : ""),
+    alertBlock(inc),
     el("p", { class: "incident-desc" }, inc.description),
     el("ol", { class: "timeline", "aria-label": "Status history" }, history),
     outreachBlock(inc));
@@ -339,6 +350,23 @@ function fillPropertyFilter() {
   select.value = state.properties[current] ? current : "";
 }
 
+// An alert stays on the card until a manager marks it handled (POST, same origin, session cookie).
+function alertBlock(inc) {
+  const open = (inc.alerts || []).filter((a) => !a.handled);
+  if (!open.length) return null;
+  return el("div", { class: "alert-banner", role: "alert" }, ...open.map((a) => el("p", null,
+    el("b", null, label(a.reason).toUpperCase()), " · ", fmtTime(a.raised_at, inc.property_id, false), " — ", a.detail, " ",
+    el("button", { class: "alert-handle", "data-alert": a.alert_id, "data-incident": inc.incident_id }, "Mark handled"))));
+}
+
+async function handleAlert(button) {
+  button.disabled = true;
+  const response = await fetch("/api/alerts/handled", { method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ incident_id: button.dataset.incident, alert_id: button.dataset.alert }) });
+  if (!response.ok) { button.disabled = false; toast("Could not mark the alert handled."); }
+}
+
 function toast(text) {
   const el = document.createElement("div");
   el.className = "toast"; el.textContent = text;
@@ -358,6 +386,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (t.scrollHeight - t.scrollTop - t.clientHeight < 24) ui.scrolledUp.delete(t.dataset.call);
     else ui.scrolledUp.add(t.dataset.call);
   }, true);
+  document.getElementById("incidents").addEventListener("click", (e) => {
+    const button = e.target.closest && e.target.closest("button[data-alert]");
+    if (button) handleAlert(button);
+  });
   document.getElementById("incidents").addEventListener("toggle", (e) => {
     const id = e.target.dataset && e.target.dataset.steps;
     if (id) { if (e.target.open) ui.openSteps.add(id); else ui.openSteps.delete(id); }
