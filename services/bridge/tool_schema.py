@@ -33,7 +33,8 @@ DESCRIPTIONS: dict[str, str] = {
     "create_incident": "Open a maintenance incident for this property when troubleshooting did not fix "
                        "the problem or a professional is needed. State whether a professional must come "
                        "(needs_professional) and how soon (urgency): the system arranges the repair from "
-                       "them. Returns the incident id and its status.",
+                       "them. Returns the incident id and its status; for an emergency also safety_instructions, "
+                       "which you must read to the caller at once.",
     "update_incident_status": "Change an incident's status (for example resolved after troubleshooting worked).",
     "schedule_repair": "Book a vendor's repair visit in the property's calendar.",
     "record_quote": "Record the vendor's quote for the job discussed on this call: price, currency and "

@@ -30,6 +30,8 @@ EVENTS = [
     e.VendorCodeReleased(**BASE, vendor_id="v-plumb-1", call_id="call-2"),
     e.VendorCodeRefused(**BASE, caller_phone="+15550209999", reason="unknown_caller", call_id="call-3"),
     e.OutreachProgress(**BASE, incident_id="inc-1", stage="calling_vendor", vendor_id="v-plumb-1"),
+    e.IncidentAlertRaised(**BASE, incident_id="inc-1", alert_id="alert:inc-1:emergency", detail="gas smell"),
+    e.IncidentAlertHandled(**BASE, incident_id="inc-1", alert_id="alert:inc-1:emergency", by="token:admin"),
 ]
 
 TOOL_REQUESTS = [
