@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from .world import agent
 
 LA = "America/Los_Angeles"
-VENDOR_PHONE = {"v-plumb-1": "+15550201001", "v-plumb-2": "+15550201002", "v-plumb-5": "+15550201005",
+VENDOR_PHONE = {"v-hvac-2": "+15550203002", "v-plumb-1": "+15550201001", "v-plumb-2": "+15550201002", "v-plumb-5": "+15550201005",
                 "v-appl-1": "+15550204001", "v-appl-2": "+15550204002", "v-elec-1": "+15550202001",
                 "v-elec-2": "+15550202002"}
 LANDLORD_PHONE = {"p1": "+15550109001", "p2": "+15550109002"}
@@ -71,3 +74,43 @@ def voicemail() -> dict:
 
 
 HUMAN_SAYS_SURE = caller("Sure.")
+
+
+async def quiet_hours_around_now(world, property_id: str, ends_in_s: float) -> datetime:
+    """Give the property quiet hours from an hour ago until ``ends_in_s`` from now (local time of
+    day, so "now" is at night for outreach whatever the hour the suite runs); the end in UTC."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    tz = ZoneInfo(LA)
+    start, end = (now - timedelta(hours=1)).astimezone(tz), (now + timedelta(seconds=ends_in_s)).astimezone(tz)
+    await world.pool.execute("UPDATE properties SET quiet_start = $2, quiet_end = $3 WHERE id = $1",
+                             property_id, start.time(), end.time())
+    return end.astimezone(UTC)
+
+
+async def no_quiet_hours(world, property_id: str) -> None:
+    """Back to the setting's default (the suite runs with OUTREACH_QUIET_HOURS=off)."""
+    await world.pool.execute("UPDATE properties SET quiet_start = NULL, quiet_end = NULL WHERE id = $1", property_id)
+
+
+def guest_reports_emergency(category: str, problem: str) -> dict:
+    """The guest persona on a dangerous problem: the safety step first, then create_incident
+    with urgency emergency at once (no troubleshooting), then what the tool result says."""
+    return agent(
+        {"say": "Hi, Fixline maintenance. How can I help?"},
+        {"listen": problem},
+        {"say": "Please leave the property now, do not touch any switches, and call the gas line from outside."},
+        {"tool_call": {"name": "create_incident", "args": {
+            "category": category, "severity": "emergency", "needs_professional": True, "urgency": "emergency",
+            "description": problem}}, "wait": True},
+        {"say": "An emergency technician and the owner are being called right now. Stay outside. Goodbye."},
+        END)
+
+
+def vendor_comes_now(price: float, minutes: int = 30) -> dict:
+    """An emergency call-out: on the way, there in ``minutes`` (any hour)."""
+    return agent({"say": "Hello, Fixline with an emergency call-out. Can you come now?"},
+                 {"listen": "Yes, we can come now."},
+                 {"tool_call": {"name": "record_quote", "args": {
+                     "price": price, "currency": "USD", "earliest_start": {"$time": {"minutes": minutes}}}},
+                  "wait": True},
+                 {"say": "Thank you. Goodbye."}, END)

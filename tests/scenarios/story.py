@@ -47,6 +47,7 @@ class Scenario:
     expect: dict[str, Any]
     callees: dict[str, dict] = dataclasses.field(default_factory=dict)  # outbound number -> callee script
     before: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None
+    after: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None  # undo what ``before`` set, pass or fail
     extra: Callable[[StoryWorld, "Run"], Awaitable[dict[str, Any]]] | None = None  # story-specific facts
     timeout_s: float = 120.0
 
@@ -56,6 +57,7 @@ class Run:
     scenario: Scenario
     guests: list[str]
     twilio_calls: list = dataclasses.field(default_factory=list)
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict)  # what a case's hooks remember
 
 
 async def play(world: StoryWorld, scenario: Scenario) -> Run:
