@@ -1,6 +1,6 @@
 """A plumber's answering machine picks up: the agent is told to leave a short voicemail (who,
-which property, the number to call back) and the next plumber is phoned. (A later retry of the
-machine is not built yet.)"""
+which property, the number to call back) and the next plumber is phoned. Two plumbers quote, so
+the story no longer needs the machine's vendor: no later retry (that is s23, where nobody quoted)."""
 from ..parts import HUMAN_SAYS_SURE, LANDLORD_PHONE, LEAK, STILL, VENDOR_PHONE, caller, guest_callback, \
     guest_reports, landlord_decides, vendor_quotes, voicemail
 from ..story import GuestCall, Scenario
