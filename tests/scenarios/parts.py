@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from .world import agent
 
 LA = "America/Los_Angeles"
-VENDOR_PHONE = {"v-hvac-2": "+15550203002", "v-plumb-1": "+15550201001", "v-plumb-2": "+15550201002", "v-plumb-5": "+15550201005",
-                "v-appl-1": "+15550204001", "v-appl-2": "+15550204002", "v-elec-1": "+15550202001",
-                "v-elec-2": "+15550202002"}
+VENDOR_PHONE = {"v-plumb-1": "+15550201001", "v-plumb-2": "+15550201002", "v-plumb-5": "+15550201005",
+                "v-hvac-2": "+15550203002", "v-appl-1": "+15550204001", "v-appl-2": "+15550204002",
+                "v-elec-1": "+15550202001", "v-elec-2": "+15550202002"}
 LANDLORD_PHONE = {"p1": "+15550109001", "p2": "+15550109002"}
 END = {"tool_call": {"name": "end_call", "args": {"reason": "done"}}, "wait": True}
 LEAK = "The kitchen sink is leaking under the cabinet."
