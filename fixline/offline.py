@@ -93,6 +93,9 @@ async def offline_world(env: dict[str, str], state_dir: Path) -> AsyncIterator[t
             added.update(TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
                          TWILIO_API_BASE_URL=twilio.base_url, FIXLINE_TWILIO_EMULATOR_URL=twilio.base_url)
             answer_outbound_calls(twilio)
+            if not env.get("OUTREACH_QUIET_HOURS"):  # emulated phones wake nobody: the demo runs at any hour
+                added["OUTREACH_QUIET_HOURS"] = "off"
+                banner.append("quiet hours       off for the emulated phones (set OUTREACH_QUIET_HOURS to try them)")
             banner.append(f"twilio emulator   {twilio.base_url}  (recordings in {emu_dir / 'calls'})")
         if wanted["calendar"]:
             calendar = await stack.enter_async_context(CalendarEmulator())
