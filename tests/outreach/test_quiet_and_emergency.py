@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 from nats.js.api import DeliverPolicy
 
 from fixline_proto import subjects
@@ -100,3 +101,30 @@ async def test_an_emergency_phones_vendor_and_owner_at_once_in_quiet_hours(world
     assert abs((start - soon).total_seconds()) < 60   # booked for the vendor's "now", not working hours
     assert "waiting" not in world.stages(incident_id)
     assert world.stages(incident_id)[:4] == ["started", "emergency", "calling_landlord", "calling_vendor"]
+
+
+async def _machine_answers(world: World, dial) -> None:
+    """Twilio's AMD said machine (ingress stores it on the call row), then the call ends."""
+    await world.pool.execute("UPDATE calls SET answered_by = 'machine_end_beep' WHERE id = $1", dial.call_id)
+    await world.hang_up(dial)
+
+
+@pytest.mark.parametrize(("max_vendors", "retried"), [(4, True), (3, False)])
+async def test_a_machine_is_called_again_only_when_nobody_quoted_and_the_budget_allows(
+        world: World, outreach_settings, max_vendors, retried):
+    settings = outreach_settings(outreach_max_vendors=max_vendors, outreach_retry_delay_s=0.5)
+    async with outreach(settings):
+        incident_id = await _report(world, "p2", "plumbing", "today", "Toilet cistern overflowing slowly")
+        first = {d.vendor_id: d for d in await world.wait_dials(incident_id, "vendor", 2)}
+        for dial in first.values():          # two plumbers do not pick up; the third one's machine does
+            await world.hang_up(dial, reason="no-answer")
+        third = next(d for d in await world.wait_dials(incident_id, "vendor", 3) if d.vendor_id == "v-plumb-5")
+        await _machine_answers(world, third)
+        if retried:
+            again = (await world.wait_dials(incident_id, "vendor", 4))[-1]
+            assert again.vendor_id == "v-plumb-5" and again.call_id != third.call_id  # the machine's, not the others
+            assert "voicemail_retry" in world.stages(incident_id)
+        else:
+            await world.wait_stage(incident_id, "escalated")
+            await asyncio.sleep(1.0)
+    assert len(world.dials_of(incident_id, "vendor")) == (4 if retried else 3)
