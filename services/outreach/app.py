@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from services.common.runtime import Runtime
+from services.common.work_hours import QuietHours
 
 from . import analysis, engine
 from .context import OutreachContext, install
@@ -30,6 +31,7 @@ class OutreachService:
 
     async def start(self, rt: Runtime) -> None:
         assert rt.nc is not None and rt.pool is not None
+        QuietHours.parse(rt.settings.outreach_quiet_hours)  # a malformed OUTREACH_QUIET_HOURS stops the start
         self.ctx = OutreachContext(pool=rt.pool, nc=rt.nc, js=rt.nc.jetstream(timeout=5.0), settings=rt.settings,
                                    gemini=analysis.make_client(rt.settings))
         install(self.ctx)

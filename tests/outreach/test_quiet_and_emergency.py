@@ -128,3 +128,9 @@ async def test_a_machine_is_called_again_only_when_nobody_quoted_and_the_budget_
             await world.wait_stage(incident_id, "escalated")
             await asyncio.sleep(1.0)
     assert len(world.dials_of(incident_id, "vendor")) == (4 if retried else 3)
+
+
+async def test_a_malformed_quiet_hours_setting_stops_the_start(outreach_settings):
+    with pytest.raises(ValueError, match="quiet hours must look like 21:00-08:00"):
+        async with outreach(outreach_settings(outreach_quiet_hours="9pm-8am")):
+            pass
