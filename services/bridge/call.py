@@ -44,7 +44,7 @@ from .tool_schema import END_CALL, TRANSFER
 from .tools_dispatch import ToolsDispatcher
 from .transcript import Transcript
 
-log = logging.getLogger("fixline.bridge.call")
+log = logging.getLogger(__name__)
 SPEECH_RMS = 500          # ≈ -36 dBFS: caller speech, for turn latency and turn boundaries
 CALLER_QUIET_S = 0.3
 MAX_BAD_MESSAGES = 50     # consecutive undecodable messages before the stream is closed

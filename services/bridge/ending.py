@@ -58,7 +58,7 @@ class EndingCall(Protocol):
     def model_speaking(self) -> bool: ...
     async def close_stream(self) -> None: ...
 
-log = logging.getLogger("fixline.bridge.ending")
+log = logging.getLogger(__name__)
 QUIET_SETTLE_S = 0.6      # no model audio for this long = the goodbye is complete
 QUIET_TIMEOUT_S = 15.0
 CLOSE_GRACE_S = 3.0       # Twilio stops the stream itself after a hang-up; close it if not

@@ -27,7 +27,7 @@ from .metrics import BridgeMetrics
 from .personas import CallContext
 from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for
 
-log = logging.getLogger("fixline.bridge.tools")
+log = logging.getLogger(__name__)
 
 Respond = Callable[[types.FunctionResponse], Awaitable[None]]
 BridgeHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -22,7 +22,7 @@ from .twilio_rest import create_client
 from .voice import VoiceConfig, VoiceHandler
 from .webhooks import Webhooks
 
-log = logging.getLogger("fixline.ingress")
+log = logging.getLogger(__name__)
 OVERFLOW_MODES = ("say", "dial")
 
 

@@ -36,7 +36,7 @@ from .admission import Admission
 from .dial_policy import DialPolicy
 from .metrics import IngressMetrics
 
-log = logging.getLogger("fixline.ingress.dialer")
+log = logging.getLogger(__name__)
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ACK_WAIT_S = 60.0
 BATCH = 10

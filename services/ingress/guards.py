@@ -19,7 +19,7 @@ from multidict import MultiDictProxy
 
 from .fields import BadWebhook
 
-log = logging.getLogger("fixline.ingress.guards")
+log = logging.getLogger(__name__)
 
 
 class ClientFault(Exception):

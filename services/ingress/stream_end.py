@@ -27,7 +27,7 @@ from services.common import outbox
 
 from . import calls_repo
 
-log = logging.getLogger("fixline.ingress.stream_end")
+log = logging.getLogger(__name__)
 STREAM_OVER = ("stream-stopped", "stream-error")
 FILTERS = [subjects.event("*", "call.outcome"), subjects.event("*", "call.stream.changed")]
 

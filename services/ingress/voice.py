@@ -25,7 +25,7 @@ from . import calls_repo, twiml
 from .admission import Admission, Decision
 from .metrics import IngressMetrics
 
-log = logging.getLogger("fixline.ingress.voice")
+log = logging.getLogger(__name__)
 OUTBOUND_OVERFLOW_MESSAGE = "Sorry, we cannot continue this call right now. We will call you back. Goodbye."
 MISCONFIGURED_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye."
 

@@ -24,7 +24,7 @@ from .metrics import IngressMetrics
 from .signature import SignatureError, WebhookVerifier
 from .voice import VoiceHandler
 
-log = logging.getLogger("fixline.ingress.webhooks")
+log = logging.getLogger(__name__)
 XML = "text/xml"
 Form = fields.Fields
 Handler = Callable[[web.Request, Form], Awaitable[tuple[web.Response, str]]]

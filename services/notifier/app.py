@@ -25,7 +25,7 @@ from .pages import Pages
 from .snapshots import SnapshotBuilder
 from .web_security import add_security_headers, same_origin_writes
 
-log = logging.getLogger("fixline.notifier")
+log = logging.getLogger(__name__)
 _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 

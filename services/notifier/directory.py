@@ -15,7 +15,7 @@ from services.common.tasks import cancel_and_wait
 
 from .views import PropertyInfo, VendorInfo
 
-log = logging.getLogger("fixline.notifier.directory")
+log = logging.getLogger(__name__)
 REFRESH_INTERVAL_S = 60.0
 
 

@@ -27,7 +27,7 @@ from .event_gate import RejectedEvent, admit
 from .metrics import NotifierMetrics
 from .state import DashboardState
 
-log = logging.getLogger("fixline.notifier.hub")
+log = logging.getLogger(__name__)
 
 
 def event_frame(event: Event, seq: int) -> Frame:

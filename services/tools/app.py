@@ -18,7 +18,7 @@ from .metrics import ToolsMetrics
 from .outbox import OutboxMonitor
 from .server import ToolServer
 
-log = logging.getLogger("fixline.tools")
+log = logging.getLogger(__name__)
 
 
 class ToolsService:

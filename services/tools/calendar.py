@@ -21,7 +21,7 @@ from googleapiclient.errors import HttpError
 
 from services.common.settings import Settings
 
-log = logging.getLogger("fixline.tools.calendar")
+log = logging.getLogger(__name__)
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 HTTP_TIMEOUT_S = 10
 # googleapiclient retries 5xx/429/connection errors with a random 0..2^n s backoff. The agent is

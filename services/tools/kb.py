@@ -22,7 +22,7 @@ from services.common.settings import Settings
 
 from .embeddings import Embedder, make_embedder
 
-log = logging.getLogger("fixline.tools.kb")
+log = logging.getLogger(__name__)
 MAX_CHUNK_CHARS = 900  # MiniLM reads 256 tokens (~1000 characters of English)
 EMBED_BATCH = 32
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

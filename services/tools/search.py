@@ -23,7 +23,7 @@ from .embeddings import EmbeddingError
 from .embeddings.base import MODEL_NAME
 from .incidents import require_property
 
-log = logging.getLogger("fixline.tools.search")
+log = logging.getLogger(__name__)
 CANDIDATES_PER_HIT = 4  # several chunks of one article may come first; dedupe to articles
 EF_SEARCH = 40
 EXACT_SCAN_MAX_CHUNKS = 5000

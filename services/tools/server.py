@@ -40,7 +40,7 @@ from .scheduling import schedule_repair
 from .search import search_maintenance
 from .vendor_codes import get_vendor_code
 
-log = logging.getLogger("fixline.tools.server")
+log = logging.getLogger(__name__)
 VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_ERROR_HEADER_CHARS = 200

@@ -20,7 +20,7 @@ async def admitted_call(twilio, ingress, nc, ingress_pool, number: str):
 
 
 def refusals(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "fixline.ingress.webhooks" and "refused" in r.getMessage()]
+    return [r for r in caplog.records if r.name == "services.ingress.webhooks" and "refused" in r.getMessage()]
 
 
 def tracebacks(caplog) -> list[logging.LogRecord]:
