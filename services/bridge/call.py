@@ -38,7 +38,7 @@ from .gemini_session import GeminiLink
 from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
-from .personas import CallContext
+from .call_context import CallContext
 from .playback import Playback
 from .tool_schema import END_CALL, TRANSFER
 from .tools_dispatch import ToolsDispatcher
@@ -81,7 +81,7 @@ class Call:
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
                                batch_frames=deps.options.inbound_batch_ms // 20)
         self.ending = Ending(self)
-        self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
+        self.tools = ToolsDispatcher(deps.nc, self, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
                                                       TRANSFER: self.ending.transfer_tool})
@@ -132,6 +132,11 @@ class Call:
                                         reconnects=self.link.reconnects),
                             f"{self.ctx.call_id}:call.outcome")
         log.info("call ended", extra={"reason": reason, "duration_s": duration})
+
+    def adopt_incident(self, incident_id: str) -> None:
+        """The incident a tool opened or found: from now on in every tool request, the setup of
+        any new Gemini session (handover, reconnect) and the call's outcome event."""
+        self.ctx = self.ctx.with_incident(incident_id)
 
     async def close_stream(self) -> None:
         if not self.ws.closed:

@@ -23,7 +23,7 @@ from .call_control import TwilioRest, transfer_twiml
 from .fallback import prompt_frames
 from .gemini_session import GeminiLink
 from .metrics import BridgeMetrics
-from .personas import CallContext
+from .call_context import CallContext
 from .playback import Playback
 from .tools_dispatch import error_response
 from .transcript import Transcript

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from services.common.outbox import OutboxRelay
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from .admission import Admission
 from .capacity import BridgeCapacityTable
@@ -55,7 +56,7 @@ class IngressService:
     def __init__(self) -> None:
         self.capacity: BridgeCapacityTable | None = None
         self.dialer: Dialer | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks = TaskSet("ingress")
         self._twilio_http = None
         self._relay: OutboxRelay | None = None
         self._dialer_task: asyncio.Task | None = None
@@ -85,14 +86,13 @@ class IngressService:
         await self.capacity.subscribe(rt.nc)
         self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
                                   role=self.name)
-        self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+        self._tasks.spawn(self._relay.run(), name="outbox-relay")
         self.stream_end = StreamEndWatcher(rt.pool, rt.nc.jetstream(), s.stream_end_consumer, s.stream_end_grace_s)
-        self._tasks.append(rt.tasks.spawn(self.stream_end.run(), name="stream-end"))
+        self._tasks.spawn(self.stream_end.run(), name="stream-end")
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
-            self._dialer_task = asyncio.create_task(self.dialer.run(rt.nc), name="dialer")
-            self._tasks.append(self._dialer_task)
+            self._dialer_task = self._tasks.spawn(self.dialer.run(rt.nc), name="dialer")
         else:
             log.warning("Twilio credentials not set: outbound dialing is off (DialCall commands wait in the stream)")
 
@@ -106,6 +106,4 @@ class IngressService:
             await self._twilio_http.close()
         with contextlib.suppress(Exception):
             await self._relay.publish_pending()  # flush what the last webhooks wrote
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -71,8 +71,9 @@ class NotifierService:
         await self.hub.start(rt.nc)
 
     async def drain(self, rt: Runtime) -> None:
-        if self._health_sub is not None:
-            await self._health_sub.unsubscribe()
+        sub, self._health_sub = self._health_sub, None  # a second drain has nothing to unsubscribe
+        if sub is not None:
+            await sub.unsubscribe()
         await self.hub.stop()
         await self.directory.stop()
 

@@ -9,7 +9,8 @@ on any failure (never a stack trace). A ToolError reply also carries nats.micro'
 (``Nats-Service-Error-Code``: the ToolError code, ``Nats-Service-Error``: its message), so
 ``nats micro``/``nats req`` show it as an error. Each request runs in its own task: nats.py runs an
 endpoint's handler one message at a time, so awaiting the work there would serialize every call on
-that endpoint; micro's own $SRV.STATS therefore counts dispatches, fixline_tool_* metrics the work."""
+that endpoint (bench/tools_bench.py measures it). $SRV.STATS still report the work, its time and its
+errors, not the hand-off: see micro_stats.py."""
 
 from __future__ import annotations
 
@@ -29,12 +30,14 @@ from nats.micro.service import Service
 from fixline_proto import encode, subjects
 from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS, WORKFLOW_TOOLS, ToolError, ToolRequest, ToolResult
 from services.common.logs import log_context
+from services.common.tasks import TaskSet
 
 from .calls import CallScope, authorize
 from .context import ToolContext
 from .errors import ToolFailure
 from .incidents import create_incident, update_incident_status
 from .metrics import ToolsMetrics
+from .micro_stats import WorkStats
 from .outreach_records import record_decision, record_quote
 from .scheduling import schedule_repair
 from .search import search_maintenance
@@ -88,12 +91,14 @@ class ToolServer:
     def __init__(self, ctx: ToolContext, metrics: ToolsMetrics, max_in_flight: int = 64) -> None:
         self.ctx, self.metrics = ctx, metrics
         self.slots = asyncio.Semaphore(max_in_flight)
-        self.in_flight: set[asyncio.Task] = set()
+        self.in_flight = TaskSet("tool-requests")
+        self.work = WorkStats()
         self.service: Service | None = None
 
     async def start(self, nc: NATS) -> None:
         self.service = await add_service(nc, name=subjects.TOOLS_SERVICE, version=VERSION,
-                                         description="Fixline agent tools", queue_group=subjects.TOOLS_QUEUE_GROUP)
+                                         description="Fixline agent tools", queue_group=subjects.TOOLS_QUEUE_GROUP,
+                                         stats_handler=self.work.report)
         calls = self.service.add_group(name=subjects.TOOLS_SERVICE, queue_group=subjects.TOOLS_QUEUE_GROUP)
         for tool in HANDLERS:
             await calls.add_endpoint(name=tool, handler=self._dispatcher(tool, workflow=False))
@@ -104,38 +109,39 @@ class ToolServer:
         await nc.flush()
 
     async def stop(self) -> None:
-        """Stop taking requests, then let the ones in flight finish."""
+        """Stop taking requests, then let the ones in flight finish. Safe to call twice."""
         if self.service is not None:
             with contextlib.suppress(Exception):
                 await self.service.stop()
-        if self.in_flight:
-            await asyncio.gather(*self.in_flight, return_exceptions=True)
+        await self.in_flight.wait()
 
     def _dispatcher(self, tool: str, workflow: bool) -> Callable[[Request], Awaitable[None]]:
         async def dispatch(request: Request) -> None:
             await self.slots.acquire()
-            task = asyncio.create_task(self._serve(tool, request, workflow))
-            self.in_flight.add(task)
-            task.add_done_callback(self._finished)
+            task = self.in_flight.spawn(self._serve(tool, request, workflow), name=f"tool:{tool}")
+            task.add_done_callback(lambda _: self.slots.release())
         return dispatch
 
-    def _finished(self, task: asyncio.Task) -> None:
-        self.in_flight.discard(task)
-        self.slots.release()
-
     async def _serve(self, tool: str, request: Request, workflow: bool) -> None:
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         result = await self.call(tool, request.data, workflow=workflow)
-        label = f"workflow.{tool}" if workflow else tool
-        self.metrics.requests.labels(label).inc()
-        self.metrics.latency.labels(label).observe(time.perf_counter() - started)
-        if isinstance(result, ToolError):
-            self.metrics.errors.labels(label, result.code).inc()
+        self._count(tool, workflow, time.perf_counter_ns() - started, result)
         with contextlib.suppress(Exception):  # the requester may have gone away
             if isinstance(result, ToolError):
                 await request.respond_error(result.code, _header_text(result.message), data=encode(result))
             else:
                 await request.respond(encode(result))
+
+    def _count(self, tool: str, workflow: bool, elapsed_ns: int, result: ToolResult) -> None:
+        """Before the reply goes out: whoever got it and then asks $SRV.STATS sees it counted."""
+        label = f"workflow.{tool}" if workflow else tool
+        self.metrics.requests.labels(label).inc()
+        self.metrics.latency.labels(label).observe(elapsed_ns / 1e9)
+        error = None
+        if isinstance(result, ToolError):
+            self.metrics.errors.labels(label, result.code).inc()
+            error = _header_text(f"{result.code}: {result.message}")
+        self.work.record(f"workflow_{tool}" if workflow else tool, elapsed_ns, error)
 
     async def call(self, tool: str, data: bytes, *, workflow: bool = False) -> ToolResult:
         """Decode, authorize, run, and turn every failure into a ToolError."""
