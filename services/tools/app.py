@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class ToolsService:
     name = "tools"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
         self.metrics: ToolsMetrics | None = None
@@ -48,14 +49,14 @@ class ToolsService:
         self.background.spawn(relay.run(), name="outbox-relay")
         self.background.spawn(monitor.run(), name="outbox-monitor")
         if rt.settings.kb_embed_on_start:
-            self.kb_task = self.background.spawn(self._embed_kb(ctx), name="kb-embed")
+            self.kb_task = self.background.spawn(self._embed_kb(ctx, self.metrics), name="kb-embed")
 
-    async def _embed_kb(self, ctx: ToolContext) -> None:
+    async def _embed_kb(self, ctx: ToolContext, metrics: ToolsMetrics) -> None:
         """Embed what is missing for this provider; search falls back to full text meanwhile."""
         try:
             async with ctx.pool.acquire() as conn:
                 report = await ingest(conn, ctx.embedder)
-            self.metrics.kb_chunks_embedded.inc(report.embedded)
+            metrics.kb_chunks_embedded.inc(report.embedded)
             log.info("knowledge base embedded", extra={"model": report.model, "embedded": report.embedded,
                                                        "unchanged": report.unchanged, "seconds": report.seconds})
         except Exception:  # noqa: BLE001 - search keeps working on full text

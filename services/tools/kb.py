@@ -67,7 +67,7 @@ def split_passages(body: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
     return passages or [body.strip()]
 
 
-def chunk_article(article: asyncpg.Record | dict) -> list[Chunk]:
+def chunk_article(article: asyncpg.Record | dict[str, str]) -> list[Chunk]:
     return [Chunk(article["id"], article["property_id"], i, passage, f"{article['title']}. {passage}")
             for i, passage in enumerate(split_passages(article["body"]))]
 

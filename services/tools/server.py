@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -28,7 +29,9 @@ from nats.micro.request import Request
 from nats.micro.service import Service
 
 from fixline_proto import encode, subjects
-from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS, WORKFLOW_TOOLS, ToolError, ToolRequest, ToolResult
+from fixline_proto.tools import (
+    CALL_TYPES_OF_TOOL, TOOL_REQUESTS, WORKFLOW_TOOLS, CreateIncident, GetVendorCode, RecordDecision, RecordQuote,
+    ScheduleRepair, SearchMaintenance, ToolError, ToolRequest, ToolResult, UpdateIncidentStatus)
 from services.common.logs import log_context
 from services.common.tasks import TaskSet
 
@@ -48,24 +51,48 @@ VERSION = "1.0.0"
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_ERROR_HEADER_CHARS = 200
 
+Request_ = TypeVar("Request_", bound=ToolRequest)
 Handler = Callable[[ToolContext, ToolRequest, CallScope | None], Awaitable[ToolResult]]
 
 
-async def _search(ctx: ToolContext, req: ToolRequest, call: CallScope | None) -> ToolResult:
+def call_tool(request_type: type[Request_],
+              run: Callable[[ToolContext, Request_, CallScope], Awaitable[ToolResult]]) -> Handler:
+    """``run`` as a call tool: it gets the request type it was written for and the authorized call."""
+    async def handle(ctx: ToolContext, req: ToolRequest, call: CallScope | None) -> ToolResult:
+        if not isinstance(req, request_type) or call is None:  # a wiring mistake, never the caller's
+            raise TypeError(f"{request_type.__name__} handler given {type(req).__name__}, call {call!r}")
+        return await run(ctx, req, call)
+    return handle
+
+
+def workflow_tool(request_type: type[Request_],
+                  run: Callable[[ToolContext, Request_, CallScope | None], Awaitable[ToolResult]]) -> Handler:
+    """``run`` as a workflow tool too: outreach calls it with no call (``None``)."""
+    async def handle(ctx: ToolContext, req: ToolRequest, call: CallScope | None) -> ToolResult:
+        if not isinstance(req, request_type):
+            raise TypeError(f"{request_type.__name__} handler given {type(req).__name__}")
+        return await run(ctx, req, call)
+    return handle
+
+
+async def _search(ctx: ToolContext, req: SearchMaintenance, call: CallScope) -> ToolResult:
     return await search_maintenance(ctx, req)  # the property was checked against the call
 
 
-HANDLERS: dict[str, Handler] = {  # call tools: the handler gets the authorized call
-    "search_maintenance": _search,
-    "get_vendor_code": get_vendor_code,
-    "create_incident": create_incident,
-    "update_incident_status": update_incident_status,
-    "schedule_repair": schedule_repair,
-    "record_quote": record_quote,
-    "record_decision": record_decision,
+WORKFLOW_HANDLERS: dict[str, Handler] = {  # also for outreach, with call = None
+    "update_incident_status": workflow_tool(UpdateIncidentStatus, update_incident_status),
+    "schedule_repair": workflow_tool(ScheduleRepair, schedule_repair),
 }
-WORKFLOW_HANDLERS: dict[str, Handler] = {name: HANDLERS[name] for name in WORKFLOW_TOOLS}  # call = None
+HANDLERS: dict[str, Handler] = {  # call tools: the handler gets the authorized call
+    "search_maintenance": call_tool(SearchMaintenance, _search),
+    "get_vendor_code": call_tool(GetVendorCode, get_vendor_code),
+    "create_incident": call_tool(CreateIncident, create_incident),
+    "record_quote": call_tool(RecordQuote, record_quote),
+    "record_decision": call_tool(RecordDecision, record_decision),
+    **WORKFLOW_HANDLERS,
+}
 assert set(HANDLERS) == set(TOOL_REQUESTS) == set(CALL_TYPES_OF_TOOL), "every tool contract needs a handler"
+assert set(WORKFLOW_HANDLERS) == set(WORKFLOW_TOOLS), "every workflow tool needs a handler that takes no call"
 
 
 def decode_request(tool: str, data: bytes) -> ToolRequest:
