@@ -7,6 +7,8 @@ import contextlib
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+
 from services.common.outbox import OutboxRelay
 from services.common.runtime import Runtime
 from services.common.settings import Settings
@@ -52,14 +54,14 @@ def check_settings(settings: Settings) -> None:
 class IngressService:
     name = "ingress"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
-        self.capacity: BridgeCapacityTable | None = None
         self.dialer: Dialer | None = None
         self._tasks = TaskSet("ingress")
-        self._twilio_http = None
+        self._twilio_http: AsyncTwilioHttpClient | None = None
         self._relay: OutboxRelay | None = None
-        self._dialer_task: asyncio.Task | None = None
+        self._dialer_task: asyncio.Task[None] | None = None
         self.stream_end: StreamEndWatcher | None = None
 
     def setup(self, rt: Runtime) -> None:
@@ -76,6 +78,7 @@ class IngressService:
             log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
 
     async def start(self, rt: Runtime) -> None:
+        assert rt.nc is not None and rt.pool is not None  # serve() connects before start()
         s = rt.settings
         voice = VoiceHandler(rt.pool, self.admission, VoiceConfig(
             media_url=media_stream_url(s), stream_status_url=f"{s.public_base_url}/twilio/stream-status",
@@ -100,10 +103,11 @@ class IngressService:
         """Webhooks keep being served until the HTTP server stops; the dialer stops taking commands."""
         if self.stream_end is not None:
             self.stream_end.stop()
-        if self.dialer is not None:
+        if self.dialer is not None and self._dialer_task is not None:
             await stop_and_wait(self.dialer, self._dialer_task)
         if self._twilio_http is not None:
             await self._twilio_http.close()
-        with contextlib.suppress(Exception):
-            await self._relay.publish_pending()  # flush what the last webhooks wrote
+        if self._relay is not None:
+            with contextlib.suppress(Exception):
+                await self._relay.publish_pending()  # flush what the last webhooks wrote
         await self._tasks.close()

@@ -88,6 +88,8 @@ class VoiceHandler:
         call = await calls_repo.insert_inbound(
             conn, call_id=new_id(), sid=req.sid, property_id=property_id, from_number=req.from_number,
             to_number=req.to_number, status=req.status or "ringing", vendor_id=vendor_id)
+        if call is None:  # ON CONFLICT: the sid was inserted after all; answer it as a retry
+            return await self._existing(conn, await calls_repo.by_sid(conn, req.sid, lock=True), req)
         await outbox.add(conn, CallStarted(
             property_id=property_id, call_id=call["id"], call_type=call["call_type"], direction="inbound",
             from_number=req.from_number, to_number=req.to_number))
