@@ -30,6 +30,7 @@ from services.common.tasks import TaskSet
 from . import personas
 from .audio import InboundAudio, OutboundAudio
 from .audio.g711 import audioop
+from .call_context import CallContext
 from .call_control import ControlSubscription, TwilioRest
 from .codecs import twilio as wire
 from .ending import Ending
@@ -38,7 +39,6 @@ from .gemini_session import GeminiLink
 from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
-from .call_context import CallContext
 from .playback import Playback
 from .tool_schema import END_CALL, TRANSFER
 from .tools_dispatch import ToolsDispatcher

@@ -22,8 +22,8 @@ from nats.aio.client import Client as NATS
 from fixline_proto import codec, subjects
 from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
-from .metrics import BridgeMetrics
 from .call_context import CallContext, CallContextOwner
+from .metrics import BridgeMetrics
 from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for
 
 log = logging.getLogger(__name__)
