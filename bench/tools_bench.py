@@ -1,11 +1,15 @@
 """Tools service: tool round trip over NATS vs a bare echo, and pgvector search at 100k chunks.
 
-    python -m bench.tools_bench [--requests N] [--chunks N] [--json]
+    python -m bench.tools_bench [--requests N] [--concurrency N] [--max-in-flight N] [--chunks N] [--json]
 
 Round trip : a client on its own connection sends requests to the real ToolsService
              (nats.micro, PostgreSQL with fsync on) and, in the same run, to a bare
              nats.micro echo endpoint with the same payload. Overhead = tool - echo.
-Search     : N synthetic clustered 384-d chunks (MiniLM's dimension) are COPYed into
+Concurrent : create_incident, each on a fresh guest call, ``--concurrency`` requests in flight
+             at all times: per-request latency and throughput. ``--max-in-flight 1`` makes the
+             server take one request at a time, as awaiting the work in the nats.micro handler
+             would (nats.py runs an endpoint's handler one message at a time).
+Search     : (skipped with --chunks 0) N synthetic clustered 384-d chunks (MiniLM's dimension) are COPYed into
              kb_embeddings - half for one huge property, half spread over 99 ordinary
              ones - the model's partial HNSW index is built, then the service's own
              query (services.tools.search.nearest_chunks) runs scoped to a property:
@@ -61,6 +65,27 @@ async def _timed(nc, subject: str, bodies: list[bytes]) -> list[float]:
     return samples
 
 
+async def _concurrent(nc, subject: str, bodies: list[bytes], concurrency: int) -> dict[str, float]:
+    """``concurrency`` requests in flight at all times; each one's latency, and the throughput."""
+    pending = iter(bodies)
+    samples: list[float] = []
+
+    async def client() -> None:
+        for body in pending:
+            started = time.perf_counter()
+            await nc.request(subject, body, timeout=30)
+            samples.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return {**percentiles(samples), "per_s": round(len(samples) / (time.perf_counter() - started), 1)}
+
+
+async def _guest_creates(pool, n: int) -> list[bytes]:
+    calls = [await insert_call(pool, property_id="p3") for _ in range(n)]
+    return [msgspec.json.encode({"property_id": "p3", "category": "other", "severity": "low",
+                                 "description": f"bench {i}", "call_id": call_id}) for i, call_id in enumerate(calls)]
+
+
 async def _echo_service(nc) -> None:
     async def echo(request) -> None:
         await request.respond(request.data)
@@ -69,10 +94,12 @@ async def _echo_service(nc) -> None:
     await nc.flush()
 
 
-async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str, float]]:
+async def _round_trips(url: str, stack: DevStack, n: int, concurrency: int,
+                       max_in_flight: int) -> dict[str, dict[str, float]]:
     nats_url = stack.nats_url
     settings = Settings(service="tools", database_url=url, nats_url=nats_url, http_port=0, kb_embed_on_start=False,
-                        drain_timeout_s=10, nats_credentials_dir=stack.nats_credentials_dir)
+                        drain_timeout_s=10, nats_credentials_dir=stack.nats_credentials_dir,
+                        tools_max_in_flight=max_in_flight)
     stopping, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(ToolsService(), settings, stopping=stopping, started=started))
     await asyncio.wait_for(started.wait(), 30)
@@ -82,6 +109,7 @@ async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str,
         await _echo_service(server_nc)
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         guest_p1, guest_p2 = await insert_call(pool, property_id="p1"), await insert_call(pool, property_id="p2")
+        concurrent_creates = await _guest_creates(pool, n // 2)
         await pool.close()
         created = msgspec.json.decode((await client.request(subjects.tool("create_incident"), msgspec.json.encode(
             {"property_id": "p1", "category": "plumbing", "severity": "low", "description": "bench",
@@ -94,6 +122,8 @@ async def _round_trips(url: str, stack: DevStack, n: int) -> dict[str, dict[str,
                                         "description": f"bench {i}", "call_id": guest_p2})
                    for i in range(n // 2 + WARMUP)]
         results["tool_create_incident"] = percentiles(await _timed(client, subjects.tool("create_incident"), creates))
+        results[f"create_incident_x{concurrency}"] = await _concurrent(
+            client, subjects.tool("create_incident"), concurrent_creates, concurrency)
         for name in ("tool_status_read", "tool_create_incident"):
             results[name]["overhead_p50_ms"] = round(results[name]["p50_ms"] - results["nats_echo"]["p50_ms"], 3)
         return results
@@ -179,7 +209,7 @@ async def _search(url: str, n: int, queries: int) -> dict[str, object]:
         await pool.close()
 
 
-async def _run(requests: int, chunks: int, queries: int) -> dict:
+async def _run(requests: int, chunks: int, queries: int, concurrency: int, max_in_flight: int) -> dict:
     stack = DevStack.temporary().start(with_harness=True)
     try:
         name = f"fixline_bench_{uuid.uuid4().hex[:8]}"
@@ -192,8 +222,10 @@ async def _run(requests: int, chunks: int, queries: int) -> dict:
         async with await nats.connect(stack.nats_url, **harness(stack).options()) as nc:
             from services.common import bus
             await bus.ensure_streams(nc)
-        return {"round_trip": await _round_trips(url, stack, requests),
-                "search_100k": await _search(url, chunks, queries)}
+        results = {"round_trip": await _round_trips(url, stack, requests, concurrency, max_in_flight)}
+        if chunks:
+            results["search_100k"] = await _search(url, chunks, queries)
+        return results
     finally:
         stack.stop()
 
@@ -201,7 +233,10 @@ async def _run(requests: int, chunks: int, queries: int) -> dict:
 def _print_table(results: dict) -> None:
     print(f"{'round trip over NATS':<28}{'p50 ms':>10}{'p99 ms':>10}{'over echo p50':>16}")
     for name, row in results["round_trip"].items():
-        print(f"{name:<28}{row['p50_ms']:>10.3f}{row['p99_ms']:>10.3f}{row.get('overhead_p50_ms', 0):>16.3f}")
+        extra = f"{row['per_s']:>10.1f}/s" if "per_s" in row else f"{row.get('overhead_p50_ms', 0):>16.3f}"
+        print(f"{name:<28}{row['p50_ms']:>10.3f}{row['p99_ms']:>10.3f}{extra}")
+    if "search_100k" not in results:
+        return
     s = results["search_100k"]
     print(f"\nsearch: {s['chunks']} chunks x {DIMS}-d; COPY {s['copy_s']} s, HNSW build {s['hnsw_build_s']} s")
     for name in ("ordinary_property_exact", "huge_property_hnsw"):
@@ -215,9 +250,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--max-in-flight", type=int, default=64, help="TOOLS_MAX_IN_FLIGHT of the server")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    results = asyncio.run(_run(args.requests, args.chunks, args.queries))
+    results = asyncio.run(_run(args.requests, args.chunks, args.queries, args.concurrency, args.max_in_flight))
     print(json.dumps(results, indent=2)) if args.json else _print_table(results)
     return results
 

@@ -15,6 +15,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 DBOS_LINE = re.compile(r"^\d\d:\d\d:\d\d \[\s*(?P<level>[A-Z]+)\] \((?P<logger>dbos)[^)]*\) (?P<msg>.*)$")
 QUIET_LEVELS = {"debug", "info"}
@@ -41,7 +42,7 @@ class Console:
             return f"{_clock(time.time())} {service:<9} {line}" if self.pretty else line
         return readable(entry) if self.pretty else line
 
-    def _dbos(self, service: str, match: re.Match) -> str | None:
+    def _dbos(self, service: str, match: re.Match[str]) -> str | None:
         level = match["level"].lower()
         if level in QUIET_LEVELS:
             return None
@@ -50,7 +51,7 @@ class Console:
         return readable(entry) if self.pretty else json.dumps(entry)
 
 
-def readable(entry: dict) -> str:
+def readable(entry: dict[str, Any]) -> str:
     ts = str(entry.get("ts", ""))
     clock = ts[11:23] if len(ts) >= 23 else ts
     head = f"{clock} {entry.get('service', '?'):<9} {str(entry.get('level', '')).upper():<5} {entry.get('msg', '')}"
@@ -70,7 +71,7 @@ def _short(value: object) -> str:
     return text if len(text) <= LONG_VALUE else text[:LONG_VALUE - 1] + "…"
 
 
-def _json_object(line: str) -> dict | None:
+def _json_object(line: str) -> dict[str, Any] | None:
     if not line.startswith("{"):
         return None
     try:

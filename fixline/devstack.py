@@ -18,6 +18,7 @@ import sysconfig
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +45,11 @@ os.environ.setdefault("XDG_RUNTIME_DIR", _private_runtime_dir())
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def _wait_until(check, timeout: float, what: str) -> None:
+def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -65,7 +67,7 @@ class EmbeddedNats:
     monitor_port: int = 0
     with_harness: bool = False  # the test suite's all-subjects user (tests only)
     _log_offset: int = field(default=0, repr=False)
-    process: subprocess.Popen | None = field(default=None, repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -124,7 +126,7 @@ class EmbeddedNats:
         url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
         try:
             with urllib.request.urlopen(url, timeout=0.5) as resp:
-                return resp.status == 200
+                return bool(resp.status == 200)
         except OSError:
             return False
 
@@ -170,25 +172,34 @@ class EmbeddedPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, name: str, args: list[str]) -> subprocess.CompletedProcess:
+    @property
+    def pgdata(self) -> Path:
+        """The data directory in use (``start`` places it)."""
+        if self._pgdata is None:
+            raise DevStackError("PostgreSQL has no data directory until start() places it")
+        return self._pgdata
+
+    def _run(self, name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+        if self._bin is None:
+            raise DevStackError("PostgreSQL has no install until start() places it")
         return subprocess.run([str(self._bin / name), *args], user=self._user, check=True,
                               capture_output=True, text=True)
 
     def start(self) -> "EmbeddedPostgres":
         try:
             self._place()
-            if not (self._pgdata / "PG_VERSION").exists():
-                self._run("initdb", ["-D", str(self._pgdata), "-U", "postgres", "--auth=trust",
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._run("initdb", ["-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
                                      "-E", "utf8", "--no-sync"])
             self.port = self.port or free_port()
             with contextlib.suppress(OSError):
-                self._log_offset = (self._pgdata / "server.log").stat().st_size
-            self._run("pg_ctl", ["-D", str(self._pgdata), "-w", "-t", "60",
-                                 "-l", str(self._pgdata / "server.log"), "-o", self._options(), "start"])
+                self._log_offset = (self.pgdata / "server.log").stat().st_size
+            self._run("pg_ctl", ["-D", str(self.pgdata), "-w", "-t", "60",
+                                 "-l", str(self.pgdata / "server.log"), "-o", self._options(), "start"])
         except subprocess.CalledProcessError as exc:
             self.stop()
             raise DevStackError(f"PostgreSQL could not start ({self._reason(exc)}); "
-                                f"see {self._pgdata / 'server.log'}") from None
+                                f"see {self.pgdata / 'server.log'}") from None
         except (OSError, pg_placement.PlacementError) as exc:
             self.stop()
             raise DevStackError(f"PostgreSQL could not start: {exc}") from None
@@ -197,7 +208,7 @@ class EmbeddedPostgres:
     def _reason(self, exc: subprocess.CalledProcessError) -> str:
         """The server's own FATAL line when it wrote one, else the failing tool's last words."""
         try:
-            with open(self._pgdata / "server.log", "rb") as f:
+            with open(self.pgdata / "server.log", "rb") as f:
                 f.seek(self._log_offset)
                 server_log = f.read().decode(errors="replace")
         except OSError:

@@ -10,9 +10,11 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from emulators.calendar import CalendarEmulator
 from emulators.gemini import GeminiEmulator
+from emulators.gemini.protocol import SetupConfig
 from emulators.twilio import TwilioEmulator
 
 from .db.seed import load_directory
@@ -24,7 +26,7 @@ DEMO_DIR = Path(__file__).with_name("demo")
 DEMO_GUEST_NUMBER = "+15557770123"  # the scripted guest of ``make call``
 
 
-def persona_scenario(setup) -> str:
+def persona_scenario(setup: SetupConfig) -> str:
     """Pick the scripted conversation by the tools the bridge declared for the call, and
     (for guests) whether it is a call back with a briefing."""
     if "record_quote" in setup.tools:
@@ -46,8 +48,9 @@ def answer_outbound_calls(twilio: TwilioEmulator) -> None:
     twilio.set_callee(DEMO_GUEST_NUMBER, _demo_script("callee_guest_update.json"))
 
 
-def _demo_script(name: str) -> dict:
-    return json.loads((DEMO_DIR / name).read_text())
+def _demo_script(name: str) -> dict[str, Any]:
+    script: dict[str, Any] = json.loads((DEMO_DIR / name).read_text())
+    return script
 
 
 def needs_emulators(env: dict[str, str]) -> dict[str, bool]:

@@ -33,8 +33,8 @@ class Supervised:
     console: Console = field(default_factory=lambda: Console(pretty=False))
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
-    stopping: bool = False
-    task: asyncio.Task | None = field(default=None, repr=False)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -42,15 +42,16 @@ class Supervised:
 
     async def run(self) -> None:
         backoff = 0.5
-        while not self.stopping:
+        while not self.stopping.is_set():
             started = time.monotonic()
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", f"services.{self.name}", env=self.env,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )
+            assert self.process.stdout is not None  # stdout=PIPE
             await pump(self.process.stdout, self.name, self.console)
             code = await self.process.wait()
-            if self.stopping:
+            if self.stopping.is_set():  # stop() ended it: no restart
                 return
             self.restarts += 1
             backoff = 0.5 if time.monotonic() - started > 30 else min(backoff * 2, MAX_BACKOFF_S)
@@ -59,7 +60,7 @@ class Supervised:
             await asyncio.sleep(backoff)
 
     async def stop(self, timeout: float) -> None:
-        self.stopping = True
+        self.stopping.set()
         if self.process and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             try:

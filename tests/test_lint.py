@@ -1,7 +1,8 @@
 """The house rules run with the suite, so `make test` (and CI) fail on a lint or type error.
 
-Both tools read their configuration from pyproject.toml: ruff's rule set, mypy's strict
-packages (``[tool.mypy] files``). `make lint` runs the same two commands.
+Both tools read their configuration from pyproject.toml: ruff's rule set, mypy's packages
+(``[tool.mypy] files``: strict, the emulators with unannotated functions allowed). `make lint`
+runs the same two commands.
 """
 
 import subprocess

@@ -131,7 +131,8 @@ class CalendarEmulator(AppServer):
             return web.json_response({"error": "unsupported_grant_type",
                                       "error_description": "Invalid grant_type"}, status=400)
         try:
-            claims = verify_assertion(form.get("assertion", ""), self.keys, self.token_uri)
+            assertion = form.get("assertion", "")
+            claims = verify_assertion(assertion if isinstance(assertion, str) else "", self.keys, self.token_uri)
         except InvalidGrant as err:
             return web.json_response({"error": "invalid_grant", "error_description": str(err)}, status=400)
         token = "ya29.emu-" + secrets.token_urlsafe(24)

@@ -238,25 +238,27 @@ class Call:
         document = source.twiml
         if document is None and source.url:
             try:
-                result = await send_webhook(self.emu.http, self.emu.signer, source.url,
+                result = await send_webhook(self.emu.http_session, self.emu.signer, source.url,
                                             self._params(), source.method, self.emu.webhook_timeout_s)
             except Exception as err:  # noqa: BLE001 - any transport failure is error 11200
-                return self._app_error(11200, f"HTTP retrieval failure: {err!r}")
+                self._app_error(11200, f"HTTP retrieval failure: {err!r}")
+                return None
             self.log("webhook", url=source.url, status=result.status)
             if result.status >= 400:
-                return self._app_error(11200, f"HTTP retrieval failure: status {result.status}")
+                self._app_error(11200, f"HTTP retrieval failure: status {result.status}")
+                return None
             document = result.body
         self.log("twiml", twiml=document)
         try:
             return parse_twiml(document or "")
         except TwimlError as err:
-            return self._app_error(err.code, str(err))
+            self._app_error(err.code, str(err))
+            return None
 
     def _app_error(self, code: int, message: str) -> None:
         """Twilio says "An application error has occurred" and hangs up."""
         self.errors.append({"code": code, "message": message})
         self.log("error", code=code, message=message)
-        return None
 
     async def _execute(self, verbs: list[Verb]) -> TwimlSource | None:
         for verb in verbs:

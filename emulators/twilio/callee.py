@@ -59,7 +59,7 @@ class CalleeScript:
 
 
 def _step(raw: dict[str, Any]) -> CalleeStep:
-    timing = {k: raw.get(k) for k in ("at", "delay", "barge_in")}
+    timing: dict[str, Any] = {k: raw.get(k) for k in ("at", "delay", "barge_in")}
     if "say" in raw:
         return CalleeStep("say", text=str(raw["say"]), duration_s=raw.get("duration_s"), **timing)
     if "dtmf" in raw:

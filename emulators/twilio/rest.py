@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .call import TERMINAL, Call, TwimlSource
+from .call import TERMINAL, Call
+from .twiml import TwimlSource
 from .webhooks import new_sid
 
 if TYPE_CHECKING:

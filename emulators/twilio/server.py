@@ -11,7 +11,8 @@ import aiohttp
 from aiohttp import web
 
 from .._server import AppServer
-from .call import Call, TwimlSource
+from .call import Call
+from .twiml import TwimlSource
 from .callee import CalleeScript
 from .rest import RestApi
 from .webhooks import Signer, new_sid, send_webhook
@@ -48,7 +49,7 @@ class TwilioEmulator(AppServer):
         self.errors: list[BaseException] = []
         self._callees: dict[str, CalleeScript] = {}
         self.default_callee = CalleeScript.load(default_callee)
-        self.http: aiohttp.ClientSession | None = None  # type: ignore[assignment]
+        self.http: aiohttp.ClientSession | None = None
         self._rest = RestApi(self)
 
     # ------------------------------------------------------------ lifecycle
@@ -60,6 +61,13 @@ class TwilioEmulator(AppServer):
         app.router.add_get("/_emulator/calls/{sid}", self._control_call_state)
         app.router.add_get("/_emulator/calls", self._control_list_calls)
         return app
+
+    @property
+    def http_session(self) -> aiohttp.ClientSession:
+        """The client for webhooks and media streams; there while the emulator runs."""
+        if self.http is None:
+            raise RuntimeError("the Twilio emulator is not started")
+        return self.http
 
     async def start(self) -> "TwilioEmulator":
         self.http = aiohttp.ClientSession()
@@ -160,7 +168,7 @@ class TwilioEmulator(AppServer):
 
     async def _post(self, entry: dict, method: str) -> None:
         try:
-            result = await send_webhook(self.http, self.signer, entry["url"], entry["params"], method, 10.0)
+            result = await send_webhook(self.http_session, self.signer, entry["url"], entry["params"], method, 10.0)
             entry["status"] = result.status
         except Exception as err:  # noqa: BLE001 - the app being down is the app's problem
             entry["status"] = repr(err)

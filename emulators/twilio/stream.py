@@ -64,7 +64,7 @@ class MediaStream:
         headers = {"X-Twilio-Signature": emu.signer.sign(self.spec.url, {}),
                    "User-Agent": "Twilio.TmeWs/1.0"}
         try:
-            self._ws = await emu.http.ws_connect(self.spec.url, headers=headers, ssl=emu.stream_ssl or True,
+            self._ws = await emu.http_session.ws_connect(self.spec.url, headers=headers, ssl=emu.stream_ssl or True,
                                                  timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                                                  autoping=True)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
@@ -102,8 +102,8 @@ class MediaStream:
             task = by_name.get(name)
             if task is None:
                 continue
-            if task.exception() is not None:
-                self.call.emu.errors.append(task.exception())
+            if (error := task.exception()) is not None:
+                self.call.emu.errors.append(error)
                 return "server_closed"
             return "stopped" if name == "stop" else task.result()
         return "server_closed"

@@ -20,7 +20,7 @@ class Call(Protocol):
     """What a verb does to its call (``call.Call``, which imports this module)."""
 
     source: TwimlSource
-    _final_status: str | None
+    _final_status: str
     _hangup: bool
 
     @property

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 SEED_DIR = Path(__file__).with_name("seed_data")
 
 
-def load_directory() -> dict:
-    return json.loads((SEED_DIR / "directory.json").read_text())
+def load_directory() -> dict[str, Any]:
+    directory: dict[str, Any] = json.loads((SEED_DIR / "directory.json").read_text())
+    return directory
 
 
-def load_articles() -> list[dict]:
-    return json.loads((SEED_DIR / "maintenance_kb.json").read_text())
+def load_articles() -> list[dict[str, str]]:
+    articles: list[dict[str, str]] = json.loads((SEED_DIR / "maintenance_kb.json").read_text())
+    return articles
 
 
 async def seed(conn: asyncpg.Connection) -> None:
@@ -35,7 +38,7 @@ async def seed(conn: asyncpg.Connection) -> None:
         )
 
 
-async def _seed_property(conn: asyncpg.Connection, prop: dict) -> None:
+async def _seed_property(conn: asyncpg.Connection, prop: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO properties (id, name, address, timezone) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address,"
@@ -66,7 +69,7 @@ async def _seed_property(conn: asyncpg.Connection, prop: dict) -> None:
     )
 
 
-async def _seed_vendor(conn: asyncpg.Connection, vendor: dict) -> None:
+async def _seed_vendor(conn: asyncpg.Connection, vendor: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO vendors (id, name, trade, phone, rating, service_area, emergency)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)"

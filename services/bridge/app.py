@@ -19,7 +19,7 @@ from .live_config import LiveOptions, make_client
 from .metrics import BridgeMetrics
 from .server import MediaServer
 
-log = logging.getLogger("fixline.bridge")
+log = logging.getLogger(__name__)
 INBOUND_RATES = (8000, 16000)
 SCHEDULING = ("WHEN_IDLE", "INTERRUPT", "SILENT")
 

@@ -30,6 +30,7 @@ from services.common.tasks import TaskSet
 from . import personas
 from .audio import InboundAudio, OutboundAudio
 from .audio.g711 import audioop
+from .call_context import CallContext
 from .call_control import ControlSubscription, TwilioRest
 from .codecs import twilio as wire
 from .ending import Ending
@@ -38,13 +39,12 @@ from .gemini_session import GeminiLink
 from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
-from .personas import CallContext
 from .playback import Playback
 from .tool_schema import END_CALL, TRANSFER
 from .tools_dispatch import ToolsDispatcher
 from .transcript import Transcript
 
-log = logging.getLogger("fixline.bridge.call")
+log = logging.getLogger(__name__)
 SPEECH_RMS = 500          # ≈ -36 dBFS: caller speech, for turn latency and turn boundaries
 CALLER_QUIET_S = 0.3
 MAX_BAD_MESSAGES = 50     # consecutive undecodable messages before the stream is closed
@@ -81,7 +81,7 @@ class Call:
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
                                batch_frames=deps.options.inbound_batch_ms // 20)
         self.ending = Ending(self)
-        self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
+        self.tools = ToolsDispatcher(deps.nc, self, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
                                                       TRANSFER: self.ending.transfer_tool})
@@ -132,6 +132,11 @@ class Call:
                                         reconnects=self.link.reconnects),
                             f"{self.ctx.call_id}:call.outcome")
         log.info("call ended", extra={"reason": reason, "duration_s": duration})
+
+    def adopt_incident(self, incident_id: str) -> None:
+        """The incident a tool opened or found: from now on in every tool request, the setup of
+        any new Gemini session (handover, reconnect) and the call's outcome event."""
+        self.ctx = self.ctx.with_incident(incident_id)
 
     async def close_stream(self) -> None:
         if not self.ws.closed:

@@ -24,8 +24,8 @@ from fixline_proto.commands import AnyCallControl, CommandAck
 
 from services.common.settings import Settings
 
-log = logging.getLogger("fixline.bridge.call_control")
-_sdk_log = logging.getLogger("fixline.bridge.twilio_sdk")  # the SDK logs phone numbers at INFO
+log = logging.getLogger(__name__)
+_sdk_log = logging.getLogger(f"{__name__}.twilio_sdk")  # the SDK logs phone numbers at INFO
 _sdk_log.setLevel(logging.WARNING)
 ALREADY_OVER = {20404, 21220}  # call not found / not in progress: the call is already over
 VOICE = "Polly.Joanna"

@@ -23,7 +23,7 @@ from .call_control import TwilioRest, transfer_twiml
 from .fallback import prompt_frames
 from .gemini_session import GeminiLink
 from .metrics import BridgeMetrics
-from .personas import CallContext
+from .call_context import CallContext
 from .playback import Playback
 from .tools_dispatch import error_response
 from .transcript import Transcript
@@ -58,7 +58,7 @@ class EndingCall(Protocol):
     def model_speaking(self) -> bool: ...
     async def close_stream(self) -> None: ...
 
-log = logging.getLogger("fixline.bridge.ending")
+log = logging.getLogger(__name__)
 QUIET_SETTLE_S = 0.6      # no model audio for this long = the goodbye is complete
 QUIET_TIMEOUT_S = 15.0
 CLOSE_GRACE_S = 3.0       # Twilio stops the stream itself after a hang-up; close it if not

@@ -19,7 +19,7 @@ from fixline_proto import codec, subjects
 from fixline_proto.base import Event, tag_of
 from services.common.tasks import cancel_and_wait
 
-log = logging.getLogger("fixline.bridge.events")
+log = logging.getLogger(__name__)
 RETRIES = 5
 
 

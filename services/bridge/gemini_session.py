@@ -34,7 +34,7 @@ from . import live_fast
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
 
-log = logging.getLogger("fixline.bridge.gemini")
+log = logging.getLogger(__name__)
 
 FATAL_CODES = {1007: "invalid argument", 1008: "configuration error (model, feature or key)"}
 CONNECT_TIMEOUT_S = 10.0

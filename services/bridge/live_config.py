@@ -12,7 +12,7 @@ from services.common import gemini
 from services.common.settings import Settings
 
 from . import personas, tool_schema
-from .personas import CallContext
+from .call_context import CallContext
 
 # Models whose function calling is asynchronous (NON_BLOCKING + scheduling), spec §5.4/§8.
 _NON_BLOCKING_PREFIXES = ("gemini-3.8-live", "gemini-2.5-flash-native-audio")

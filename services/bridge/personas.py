@@ -1,46 +1,20 @@
-"""One system prompt per call type (guest, vendor, landlord), with the call's context.
+"""One system prompt per call type (guest, vendor, landlord), with the call's context
+(call_context.py).
 
 The prompt text lives in ``prompts/*.txt`` so it can be reviewed without reading code.
-The context comes from the verified media token alone (``context_from_claims``): nothing
-else the media stream sends reaches the prompt or the tools.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from services.common.media_token import MediaClaims
+# media_stream.py (bridge-perf's) imports these from here; call_context.py is their home.
+from .call_context import CALL_TYPES as CALL_TYPES
+from .call_context import CallContext as CallContext
+from .call_context import context_from_claims as context_from_claims
 
 PROMPT_DIR = Path(__file__).with_name("prompts")
-CALL_TYPES = ("guest", "vendor", "landlord")
-
-
-
-@dataclass(frozen=True)
-class CallContext:
-    call_id: str
-    call_type: str
-    property_id: str
-    incident_id: str = ""
-    caller_phone: str = ""          # the other party's number, as Twilio verified it
-    vendor_id: str = ""
-    landlord_id: str = ""
-    property_name: str = ""
-    property_address: str = ""
-    property_timezone: str = ""
-    callback_number: str = ""
-    briefing: str = ""
-    direction: str = ""
-    answered_by: str = ""
-    call_sid: str = ""
-    stream_sid: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def display_name(self) -> str:
-        return self.property_name or "the property"
 
 
 SITUATIONS = {
@@ -60,16 +34,6 @@ def situation(ctx: CallContext) -> str:
                 f"{ctx.display_name}, please call us back{back}), then call end_call; do not ask questions")
     direction = ctx.direction or ("inbound" if ctx.call_type == "guest" else "outbound")
     return SITUATIONS.get((ctx.call_type, direction), f"a {direction} call with the {ctx.call_type}")
-
-
-def context_from_claims(claims: MediaClaims, stream_sid: str) -> CallContext:
-    return CallContext(
-        call_id=claims.call_id, call_type=claims.call_type, property_id=claims.property_id,
-        incident_id=claims.incident_id, caller_phone=claims.other_party_number, vendor_id=claims.vendor_id,
-        landlord_id=claims.landlord_id, property_name=claims.property_name,
-        property_address=claims.property_address, property_timezone=claims.property_timezone,
-        callback_number=claims.callback_number, briefing=claims.briefing, direction=claims.direction,
-        answered_by=claims.answered_by, call_sid=claims.call_sid, stream_sid=stream_sid)
 
 
 def context_lines(ctx: CallContext) -> str:

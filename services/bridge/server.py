@@ -30,7 +30,7 @@ from .media_stream import StreamRejected, UpgradeVerifier, admit, read_start
 from .metrics import BridgeMetrics
 from .stream_claims import ClaimRefused, StreamClaims
 
-log = logging.getLogger("fixline.bridge.server")
+log = logging.getLogger(__name__)
 CAPACITY_INTERVAL_S = 2.0
 POLICY_VIOLATION = 1008
 REFUSED_CLOSE_TIMEOUT_S = 1.0

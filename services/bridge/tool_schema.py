@@ -17,7 +17,7 @@ from google.genai import types
 
 from fixline_proto.tools import CALL_TYPES_OF_TOOL, TOOL_REQUESTS
 
-from .personas import CallContext
+from .call_context import CallContext
 
 END_CALL = "end_call"
 TRANSFER = "transfer_to_human"

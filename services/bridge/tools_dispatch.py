@@ -9,7 +9,6 @@ are never answered. Arguments are validated against the proto Struct before send
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -23,11 +22,11 @@ from nats.aio.client import Client as NATS
 from fixline_proto import codec, subjects
 from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
 
+from .call_context import CallContext, CallContextOwner
 from .metrics import BridgeMetrics
-from .personas import CallContext
 from .tool_schema import ALWAYS_FILLED, BRIDGE_TOOLS, default_fields, filled_fields, tools_for
 
-log = logging.getLogger("fixline.bridge.tools")
+log = logging.getLogger(__name__)
 
 Respond = Callable[[types.FunctionResponse], Awaitable[None]]
 BridgeHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -58,10 +57,10 @@ def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> m
 
 
 class ToolsDispatcher:
-    def __init__(self, nc: NATS, ctx: CallContext, metrics: BridgeMetrics, respond: Respond, *,
+    def __init__(self, nc: NATS, call: CallContextOwner, metrics: BridgeMetrics, respond: Respond, *,
                  timeout_s: float = 8.0, non_blocking: bool = True, scheduling: str = "WHEN_IDLE",
                  bridge_handlers: dict[str, BridgeHandler] | None = None) -> None:
-        self.nc, self.ctx, self.metrics, self.respond = nc, ctx, metrics, respond
+        self.nc, self.call, self.metrics, self.respond = nc, call, metrics, respond
         self.timeout_s = timeout_s
         self.non_blocking = non_blocking
         self.scheduling = scheduling
@@ -69,6 +68,11 @@ class ToolsDispatcher:
         self.running: dict[str, asyncio.Task[Any]] = {}
         self.cancelled: list[str] = []
         self.answered: list[str] = []
+
+    @property
+    def ctx(self) -> CallContext:
+        """The call's context as it is now (read per request: the incident can arrive mid-call)."""
+        return self.call.ctx
 
     @property
     def pending(self) -> int:
@@ -167,9 +171,10 @@ class ToolsDispatcher:
 
     def _remember_incident(self, result: msgspec.Struct) -> None:
         """After this call opened (or found) an incident, later tools act on that one: the
-        model does not have to carry the id, and cannot point at another incident."""
-        if isinstance(result, IncidentRef) and not self.ctx.incident_id:
-            self.ctx = dataclasses.replace(self.ctx, incident_id=result.incident_id)
+        model does not have to carry the id, and cannot point at another incident. The call
+        keeps it, so its outcome event and a rebuilt prompt name it too."""
+        if isinstance(result, IncidentRef):
+            self.call.adopt_incident(result.incident_id)
 
     async def _answer(self, call_id: str, name: str, response: dict[str, Any]) -> None:
         scheduling = None

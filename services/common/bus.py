@@ -20,7 +20,7 @@ from fixline_proto import subjects
 from .bus_permissions import inbox_prefix
 from .settings import Settings
 
-log = logging.getLogger("fixline.bus")
+log = logging.getLogger(__name__)
 
 STREAMS = (
     # The outbox relay dedupes on Nats-Msg-Id = outbox id; one hour covers any retry burst.

@@ -23,7 +23,7 @@ from fixline_proto.base import tag_of
 
 from .bus_permissions import ROLES, subject_regex
 
-log = logging.getLogger("fixline.outbox")
+log = logging.getLogger(__name__)
 CHANNEL = "fixline_outbox"
 BATCH = 200
 

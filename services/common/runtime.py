@@ -33,7 +33,7 @@ from .logs import configure_logging
 from .settings import Settings
 from .tasks import TaskSet
 
-log = logging.getLogger("fixline.runtime")
+log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_S = 5.0
 
 

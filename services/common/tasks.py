@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
-log = logging.getLogger("fixline.tasks")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECANCEL_AFTER_S = 1.0
 

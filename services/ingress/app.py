@@ -7,9 +7,12 @@ import contextlib
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+
 from services.common.outbox import OutboxRelay
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from .admission import Admission
 from .capacity import BridgeCapacityTable
@@ -22,7 +25,7 @@ from .twilio_rest import create_client
 from .voice import VoiceConfig, VoiceHandler
 from .webhooks import Webhooks
 
-log = logging.getLogger("fixline.ingress")
+log = logging.getLogger(__name__)
 OVERFLOW_MODES = ("say", "dial")
 
 
@@ -51,14 +54,14 @@ def check_settings(settings: Settings) -> None:
 class IngressService:
     name = "ingress"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
-        self.capacity: BridgeCapacityTable | None = None
         self.dialer: Dialer | None = None
-        self._tasks: list[asyncio.Task] = []
-        self._twilio_http = None
+        self._tasks = TaskSet("ingress")
+        self._twilio_http: AsyncTwilioHttpClient | None = None
         self._relay: OutboxRelay | None = None
-        self._dialer_task: asyncio.Task | None = None
+        self._dialer_task: asyncio.Task[None] | None = None
         self.stream_end: StreamEndWatcher | None = None
 
     def setup(self, rt: Runtime) -> None:
@@ -75,6 +78,7 @@ class IngressService:
             log.warning("TWILIO_AUTH_TOKEN is not set: every webhook will be refused (403)")
 
     async def start(self, rt: Runtime) -> None:
+        assert rt.nc is not None and rt.pool is not None  # serve() connects before start()
         s = rt.settings
         voice = VoiceHandler(rt.pool, self.admission, VoiceConfig(
             media_url=media_stream_url(s), stream_status_url=f"{s.public_base_url}/twilio/stream-status",
@@ -85,14 +89,13 @@ class IngressService:
         await self.capacity.subscribe(rt.nc)
         self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
                                   role=self.name)
-        self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+        self._tasks.spawn(self._relay.run(), name="outbox-relay")
         self.stream_end = StreamEndWatcher(rt.pool, rt.nc.jetstream(), s.stream_end_consumer, s.stream_end_grace_s)
-        self._tasks.append(rt.tasks.spawn(self.stream_end.run(), name="stream-end"))
+        self._tasks.spawn(self.stream_end.run(), name="stream-end")
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
-            self._dialer_task = asyncio.create_task(self.dialer.run(rt.nc), name="dialer")
-            self._tasks.append(self._dialer_task)
+            self._dialer_task = self._tasks.spawn(self.dialer.run(rt.nc), name="dialer")
         else:
             log.warning("Twilio credentials not set: outbound dialing is off (DialCall commands wait in the stream)")
 
@@ -100,12 +103,11 @@ class IngressService:
         """Webhooks keep being served until the HTTP server stops; the dialer stops taking commands."""
         if self.stream_end is not None:
             self.stream_end.stop()
-        if self.dialer is not None:
+        if self.dialer is not None and self._dialer_task is not None:
             await stop_and_wait(self.dialer, self._dialer_task)
         if self._twilio_http is not None:
             await self._twilio_http.close()
-        with contextlib.suppress(Exception):
-            await self._relay.publish_pending()  # flush what the last webhooks wrote
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._relay is not None:
+            with contextlib.suppress(Exception):
+                await self._relay.publish_pending()  # flush what the last webhooks wrote
+        await self._tasks.close()

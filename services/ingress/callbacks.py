@@ -19,7 +19,7 @@ from services.common.logs import log_context
 
 from . import call_status, calls_repo
 
-log = logging.getLogger("fixline.ingress.callbacks")
+log = logging.getLogger(__name__)
 STREAM_EVENTS = ("stream-started", "stream-stopped", "stream-error")
 
 

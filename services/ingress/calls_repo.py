@@ -4,26 +4,32 @@ connection, so callers decide the transaction; events go through the outbox in t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import asyncpg
 
 ADMISSION_LOCK = 0x46_49_58_41  # "FIXA": serialises admission decisions across ingress replicas
 
-Call = asyncpg.Record
+Call: TypeAlias = asyncpg.Record  # a row of ``calls`` (asyncpg ships no types)
 
 
 async def property_for_number(conn: asyncpg.Connection, number: str) -> str | None:
-    return await conn.fetchval("SELECT property_id FROM property_phone_numbers WHERE phone_number = $1", number)
+    property_id: str | None = await conn.fetchval(
+        "SELECT property_id FROM property_phone_numbers WHERE phone_number = $1", number)
+    return property_id
 
 
 async def caller_id_for_property(conn: asyncpg.Connection, property_id: str) -> str | None:
-    return await conn.fetchval(
+    number: str | None = await conn.fetchval(
         "SELECT phone_number FROM property_phone_numbers WHERE property_id = $1 ORDER BY phone_number LIMIT 1",
         property_id)
+    return number
 
 
 async def landlord_of(conn: asyncpg.Connection, property_id: str) -> str | None:
-    return await conn.fetchval("SELECT landlord_id FROM property_landlords WHERE property_id = $1", property_id)
+    landlord_id: str | None = await conn.fetchval(
+        "SELECT landlord_id FROM property_landlords WHERE property_id = $1", property_id)
+    return landlord_id
 
 
 async def vendor_exists(conn: asyncpg.Connection, vendor_id: str) -> bool:
@@ -50,9 +56,10 @@ async def lock_admissions(conn: asyncpg.Connection) -> None:
 async def count_reserved(conn: asyncpg.Connection, admitted_since: datetime, reports_since: datetime) -> int:
     """Admitted calls a bridge report may not reflect yet: not streaming, or streaming since
     before the least recent bridge report; bounded by the reservation TTL."""
-    return await conn.fetchval(
+    reserved: int = await conn.fetchval(
         "SELECT count(*) FROM calls WHERE admission = 'admitted' AND ended_at IS NULL AND admitted_at > $1"
         " AND (stream_started_at IS NULL OR stream_started_at >= $2)", admitted_since, reports_since)
+    return reserved
 
 
 async def insert_inbound(conn: asyncpg.Connection, *, call_id: str, sid: str, property_id: str, from_number: str,
@@ -70,12 +77,13 @@ async def booked_vendor_calling(conn: asyncpg.Connection, property_id: str, from
     """The vendor whose number is calling and who has a booking at this property now (from
     ``early_s`` before its start until its end), else ``None``. Caller ID can be spoofed: this
     only picks the persona; the access code still needs the booking reference (tools)."""
-    return await conn.fetchval(
+    vendor_id: str | None = await conn.fetchval(
         "SELECT v.id FROM vendors v JOIN repair_bookings b ON b.vendor_id = v.id"
         " JOIN incidents i ON i.id = b.incident_id"
         " WHERE v.phone = $2 AND b.property_id = $1 AND i.status NOT IN ('resolved', 'cancelled')"
         " AND now() BETWEEN b.starts_at - make_interval(secs => $3) AND b.ends_at"
         " ORDER BY b.starts_at LIMIT 1", property_id, from_number, early_s)
+    return vendor_id
 
 
 async def set_admission(conn: asyncpg.Connection, call_id: str, admitted: bool, at: datetime) -> Call:
@@ -156,7 +164,9 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
+    return row
 
 
 async def end_after_stream(conn: asyncpg.Connection, call_id: str, at: datetime) -> Call | None:

@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from fixline_proto import decode, subjects
 from fixline_proto.commands import BridgeCapacity
 
-log = logging.getLogger("fixline.ingress.capacity")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig
+from nats.js.client import JetStreamContext
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
@@ -36,7 +37,7 @@ from .admission import Admission
 from .dial_policy import DialPolicy
 from .metrics import IngressMetrics
 
-log = logging.getLogger("fixline.ingress.dialer")
+log = logging.getLogger(__name__)
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ACK_WAIT_S = 60.0
 BATCH = 10
@@ -66,7 +67,7 @@ class Dialer:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _consume(self, sub) -> None:
+    async def _consume(self, sub: JetStreamContext.PullSubscription) -> None:
         while not self._stopping.is_set():
             try:
                 msgs = await sub.fetch(BATCH, timeout=1.0)
@@ -127,20 +128,21 @@ class Dialer:
     async def _claim(self, command: DialCall) -> asyncpg.Record | str:
         async with self.pool.acquire() as conn, conn.transaction():
             if await calls_repo.by_id(conn, command.call_id) is None:
-                problem = await self._invalid(conn, command)
-                if problem:
+                from_number = await calls_repo.caller_id_for_property(conn, command.property_id)
+                problem = await self._invalid(conn, command, from_number)
+                if problem or from_number is None:
                     log.error("DialCall rejected", extra={"reason": problem})
                     await outbox.add(conn, CallEnded(property_id=command.property_id, call_id=command.call_id,
                                                      reason=f"rejected: {problem}", incident_id=command.incident_id))
                     return "rejected"
-                await self._insert(conn, command)
+                await self._insert(conn, command, from_number)
             claimed = await calls_repo.claim_dial(conn, command.call_id)
             return claimed if claimed is not None else "duplicate"
 
-    async def _invalid(self, conn: asyncpg.Connection, command: DialCall) -> str | None:
+    async def _invalid(self, conn: asyncpg.Connection, command: DialCall, from_number: str | None) -> str | None:
         if (refusal := self.policy.refusal(command.to_number)) is not None:
             return f"to_number refused by the dial policy: {refusal}"
-        if await calls_repo.caller_id_for_property(conn, command.property_id) is None:
+        if from_number is None:
             return f"property {command.property_id!r} is unknown or has no phone number"
         if command.vendor_id and not await calls_repo.vendor_exists(conn, command.vendor_id):
             return f"vendor {command.vendor_id!r} is unknown"
@@ -148,8 +150,7 @@ class Dialer:
             return f"incident {command.incident_id!r} is unknown"
         return None
 
-    async def _insert(self, conn: asyncpg.Connection, command: DialCall) -> None:
-        from_number = await calls_repo.caller_id_for_property(conn, command.property_id)
+    async def _insert(self, conn: asyncpg.Connection, command: DialCall, from_number: str) -> None:
         landlord = await calls_repo.landlord_of(conn, command.property_id) if command.call_type == "landlord" else None
         inserted = await calls_repo.insert_outbound(
             conn, call_id=command.call_id, call_type=command.call_type, property_id=command.property_id,
@@ -184,14 +185,14 @@ class Dialer:
         async with self.pool.acquire() as conn, conn.transaction():
             before = await calls_repo.by_id(conn, call["id"], lock=True)
             await calls_repo.mark_dial_failed(conn, call["id"], state, error, self.admission.now())
-            if before["ended_at"] is None:
+            if before is not None and before["ended_at"] is None:
                 reason = "dial_failed" if state == "failed" else "dial_outcome_unknown"
                 await outbox.add(conn, CallEnded(property_id=call["property_id"], call_id=call["id"],
                                                  reason=f"{reason}: {error}", incident_id=call["incident_id"]))
         return "failed" if state == "failed" else "unknown"
 
 
-async def stop_and_wait(dialer: Dialer, task: asyncio.Task) -> None:
+async def stop_and_wait(dialer: Dialer, task: asyncio.Task[None]) -> None:
     dialer.stop()
     with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
         await asyncio.wait_for(task, 15)

@@ -9,13 +9,14 @@ never echo the value (it may be huge, binary or a caller's number).
 from __future__ import annotations
 
 import re
-from multidict import MultiDictProxy
+
+from multidict import MultiMapping
 
 from . import call_status
 from .callbacks import STREAM_EVENTS, StatusCallback, StreamCallback
 from .voice import VoiceRequest
 
-Fields = MultiDictProxy[str]  # a form or a query string (both may repeat keys)
+Fields = MultiMapping[str]  # a form or a query string (both may repeat keys)
 
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 STREAM_SID = re.compile(r"MZ[0-9a-fA-F]{32}")
@@ -52,29 +53,38 @@ def check_all(form: Fields, query: Fields) -> None:
                 raise BadWebhook(f"{name} contains control characters")
 
 
-def _one(form: Fields, name: str, *, required: bool) -> str | None:
+def _optional(form: Fields, name: str) -> str | None:
     values = form.getall(name, [])
     if len(values) > 1:
         raise BadWebhook(f"{name} given more than once")
-    value = values[0] if values else None
-    if not value:
-        if required:
-            raise BadWebhook(f"missing {name}")
-        return None
+    return (values[0] or None) if values else None  # an empty value counts as missing
+
+
+def _required(form: Fields, name: str) -> str:
+    value = _optional(form, name)
+    if value is None:
+        raise BadWebhook(f"missing {name}")
     return value
 
 
-def _matching(form: Fields, name: str, pattern: re.Pattern, rule: str, *,
-              required: bool = True) -> str | None:
-    value = _one(form, name, required=required)
-    if value is not None and not pattern.fullmatch(value):
+def _check(name: str, value: str, pattern: re.Pattern[str], rule: str) -> str:
+    if not pattern.fullmatch(value):
         raise BadWebhook(f"{name} is not {rule}")
     return value
 
 
+def _matching(form: Fields, name: str, pattern: re.Pattern[str], rule: str) -> str:
+    return _check(name, _required(form, name), pattern, rule)
+
+
+def _matching_if_given(form: Fields, name: str, pattern: re.Pattern[str], rule: str) -> str | None:
+    value = _optional(form, name)
+    return None if value is None else _check(name, value, pattern, rule)
+
+
 def _caller(form: Fields) -> str:
     """``From``: an E.164 number, or a withheld caller ID (kept as ``anonymous``)."""
-    value = _one(form, "From", required=True)
+    value = _required(form, "From")
     if value.lower().lstrip("+") in WITHHELD or value == "+266696687":  # Twilio's "anonymous" number
         return "anonymous"
     if not PHONE.fullmatch(value):
@@ -83,7 +93,7 @@ def _caller(form: Fields) -> str:
 
 
 def _call_id(query: Fields) -> str | None:
-    return _matching(query, "call_id", CALL_ID, "a call id", required=False)
+    return _matching_if_given(query, "call_id", CALL_ID, "a call id")
 
 
 def voice_request(form: Fields, query: Fields) -> VoiceRequest:
@@ -91,10 +101,10 @@ def voice_request(form: Fields, query: Fields) -> VoiceRequest:
     sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
     from_number = _caller(form)
     to_number = _matching(form, "To", PHONE, "an E.164 phone number")
-    status = _matching(form, "CallStatus", STATUS, "a call status", required=False)
+    status = _matching_if_given(form, "CallStatus", STATUS, "a call status")
     return VoiceRequest(sid=sid, from_number=from_number, to_number=to_number,
                         status=status if status in call_status.RANK else "",
-                        answered_by=_matching(form, "AnsweredBy", ANSWERED_BY, "an AMD result", required=False),
+                        answered_by=_matching_if_given(form, "AnsweredBy", ANSWERED_BY, "an AMD result"),
                         call_id=_call_id(query))
 
 
@@ -102,25 +112,24 @@ def status_callback(form: Fields, query: Fields) -> StatusCallback:
     check_all(form, query)
     sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
     status = _matching(form, "CallStatus", STATUS, "a call status")
-    sequence = _matching(form, "SequenceNumber", SEQUENCE, "a whole number", required=False)
+    sequence = _matching_if_given(form, "SequenceNumber", SEQUENCE, "a whole number")
     if sequence is not None and int(sequence) > MAX_SEQUENCE:
         raise BadWebhook(f"SequenceNumber is beyond {MAX_SEQUENCE}")
-    duration = _matching(form, "CallDuration", DURATION, "a whole number of seconds", required=False)
+    duration = _matching_if_given(form, "CallDuration", DURATION, "a whole number of seconds")
     return StatusCallback(sid=sid, status=status, sequence=None if sequence is None else int(sequence),
-                          answered_by=_matching(form, "AnsweredBy", ANSWERED_BY, "an AMD result", required=False),
+                          answered_by=_matching_if_given(form, "AnsweredBy", ANSWERED_BY, "an AMD result"),
                           duration_s=float(duration or 0), call_id=_call_id(query))
 
 
 def stream_callback(form: Fields, query: Fields) -> StreamCallback:
     check_all(form, query)
     sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
-    stream_event = _one(form, "StreamEvent", required=True)
+    stream_event = _required(form, "StreamEvent")
     if stream_event not in STREAM_EVENTS:
         raise BadWebhook(f"StreamEvent is not one of {', '.join(STREAM_EVENTS)}")
-    error = _one(form, "StreamError", required=False) or ""
+    error = _optional(form, "StreamError") or ""
     if len(error) > MAX_STREAM_ERROR_CHARS:
         raise BadWebhook(f"StreamError is longer than {MAX_STREAM_ERROR_CHARS} characters")
-    stream_sid = _matching(form, "StreamSid", STREAM_SID, "a Twilio stream SID (MZ + 32 hex digits)",
-                           required=False)
+    stream_sid = _matching_if_given(form, "StreamSid", STREAM_SID, "a Twilio stream SID (MZ + 32 hex digits)")
     return StreamCallback(sid=sid, stream_event=stream_event, stream_sid=stream_sid or "", error=error,
                           call_id=_call_id(query))

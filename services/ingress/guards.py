@@ -15,11 +15,11 @@ from collections import Counter
 
 import aiohttp
 from aiohttp import http_exceptions, web
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from .fields import BadWebhook
 
-log = logging.getLogger("fixline.ingress.guards")
+log = logging.getLogger(__name__)
 
 
 class ClientFault(Exception):
@@ -59,13 +59,19 @@ async def read_form(request: web.Request, timeout_s: float) -> MultiDictProxy[st
     """The POST form, read within ``timeout_s``; client faults raise ``ClientFault``/``BadWebhook``."""
     try:
         async with asyncio.timeout(timeout_s):
-            return await request.post()
+            form = await request.post()
     except TimeoutError:
         raise ClientFault(408, "body_timeout", f"body not received within {timeout_s:g} s") from None
     except (ConnectionResetError, aiohttp.ClientPayloadError, http_exceptions.HttpProcessingError):
         raise ClientFault(400, "client_gone", "client disconnected while sending the body") from None
     except (UnicodeDecodeError, ValueError):
         raise BadWebhook("the form body cannot be decoded") from None
+    text = MultiDict[str]()
+    for name, value in form.items():
+        if not isinstance(value, str):  # a multipart file part: Twilio never sends one
+            raise BadWebhook("a form field is not text")
+        text.add(name, value)
+    return MultiDictProxy(text)
 
 
 def fault_response(fault: ClientFault) -> web.Response:

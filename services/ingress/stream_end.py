@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from fixline_proto import subjects
 from fixline_proto.codec import EVENT_DECODER
@@ -27,7 +29,7 @@ from services.common import outbox
 
 from . import calls_repo
 
-log = logging.getLogger("fixline.ingress.stream_end")
+log = logging.getLogger(__name__)
 STREAM_OVER = ("stream-stopped", "stream-error")
 FILTERS = [subjects.event("*", "call.outcome"), subjects.event("*", "call.stream.changed")]
 
@@ -57,14 +59,14 @@ async def end_call(pool: asyncpg.Pool, call_id: str, now: datetime) -> bool:
 
 
 class StreamEndWatcher:
-    def __init__(self, pool: asyncpg.Pool, js, durable: str, grace_s: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, durable: str, grace_s: float) -> None:
         self.pool, self.js, self.durable, self.grace_s = pool, js, durable, grace_s
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def subscribe(self):
+    async def subscribe(self) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=30.0,
                                 deliver_policy=DeliverPolicy.NEW, filter_subjects=FILTERS, max_ack_pending=10_000)
         await self.js.add_consumer(subjects.EVENTS_STREAM, config=config)
@@ -88,7 +90,7 @@ class StreamEndWatcher:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _process(self, msg) -> None:
+    async def _process(self, msg: Msg) -> None:
         try:
             event = EVENT_DECODER.decode(msg.data)
         except msgspec.DecodeError:

@@ -15,7 +15,7 @@ from services.common.settings import Settings
 
 HTTP_TIMEOUT_S = 10.0
 # The SDK logs request bodies (phone numbers) at INFO; keep them out of our logs.
-_sdk_log = logging.getLogger("fixline.ingress.twilio_sdk")
+_sdk_log = logging.getLogger(f"{__name__}.twilio_sdk")
 _sdk_log.setLevel(logging.WARNING)
 
 

@@ -25,7 +25,7 @@ from . import calls_repo, twiml
 from .admission import Admission, Decision
 from .metrics import IngressMetrics
 
-log = logging.getLogger("fixline.ingress.voice")
+log = logging.getLogger(__name__)
 OUTBOUND_OVERFLOW_MESSAGE = "Sorry, we cannot continue this call right now. We will call you back. Goodbye."
 MISCONFIGURED_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye."
 
@@ -88,6 +88,8 @@ class VoiceHandler:
         call = await calls_repo.insert_inbound(
             conn, call_id=new_id(), sid=req.sid, property_id=property_id, from_number=req.from_number,
             to_number=req.to_number, status=req.status or "ringing", vendor_id=vendor_id)
+        if call is None:  # ON CONFLICT: the sid was inserted after all; answer it as a retry
+            return await self._existing(conn, await calls_repo.by_sid(conn, req.sid, lock=True), req)
         await outbox.add(conn, CallStarted(
             property_id=property_id, call_id=call["id"], call_type=call["call_type"], direction="inbound",
             from_number=req.from_number, to_number=req.to_number))

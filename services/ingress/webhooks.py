@@ -24,7 +24,7 @@ from .metrics import IngressMetrics
 from .signature import SignatureError, WebhookVerifier
 from .voice import VoiceHandler
 
-log = logging.getLogger("fixline.ingress.webhooks")
+log = logging.getLogger(__name__)
 XML = "text/xml"
 Form = fields.Fields
 Handler = Callable[[web.Request, Form], Awaitable[tuple[web.Response, str]]]
@@ -51,9 +51,9 @@ class Webhooks:
         app.router.add_post("/twilio/status", self._guard("status", self._status))
         app.router.add_post("/twilio/stream-status", self._guard("stream_status", self._stream_status))
 
-    def _guard(self, route: str, handler: Handler):
+    def _guard(self, route: str, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def guarded(request: web.Request) -> web.Response:
-            if self.pool is None:
+            if self.pool is None or self.voice is None:  # attach() comes with start()
                 return web.Response(status=503, text="starting")
             try:
                 form = await self._verified_form(request, route)
@@ -88,6 +88,7 @@ class Webhooks:
         return form
 
     async def _voice(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
+        assert self.voice is not None  # _guard answers 503 until attached
         body, outcome = await self.voice.answer(fields.voice_request(form, request.query))
         return web.Response(text=body, content_type=XML), outcome
 

@@ -26,7 +26,7 @@ from .pages import Pages
 from .snapshots import SnapshotBuilder
 from .web_security import add_security_headers, same_origin_writes
 
-log = logging.getLogger("fixline.notifier")
+log = logging.getLogger(__name__)
 _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 
 
@@ -76,8 +76,9 @@ class NotifierService:
         await self.hub.start(rt.nc)
 
     async def drain(self, rt: Runtime) -> None:
-        if self._health_sub is not None:
-            await self._health_sub.unsubscribe()
+        sub, self._health_sub = self._health_sub, None  # a second drain has nothing to unsubscribe
+        if sub is not None:
+            await sub.unsubscribe()
         await self.hub.stop()
         await self.directory.stop()
 

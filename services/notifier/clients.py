@@ -9,7 +9,7 @@ from .auth import Viewer
 from .client_queue import ClientQueue, Frame
 from .metrics import NotifierMetrics
 
-log = logging.getLogger("fixline.notifier.clients")
+log = logging.getLogger(__name__)
 
 
 class SseClient:

@@ -11,11 +11,11 @@ import logging
 
 import asyncpg
 
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import TaskSet
 
 from .views import PropertyInfo, VendorInfo
 
-log = logging.getLogger("fixline.notifier.directory")
+log = logging.getLogger(__name__)
 REFRESH_INTERVAL_S = 60.0
 
 
@@ -23,7 +23,7 @@ class Directory:
     def __init__(self) -> None:
         self.properties: dict[str, PropertyInfo] = {}
         self.vendors: dict[str, VendorInfo] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("notifier-directory")
 
     def property(self, property_id: str) -> PropertyInfo:
         return self.properties.get(property_id) or PropertyInfo(id=property_id, name=property_id)
@@ -37,10 +37,10 @@ class Directory:
         self.vendors = {r["id"]: VendorInfo(id=r["id"], name=r["name"], trade=r["trade"]) for r in vendors}
 
     def start_refreshing(self, pool: asyncpg.Pool) -> None:
-        self._task = asyncio.create_task(self._refresh(pool), name="notifier-directory")
+        self._tasks.spawn(self._refresh(pool), name="notifier-directory")
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        await self._tasks.close()
 
     async def _refresh(self, pool: asyncpg.Pool) -> None:
         while True:

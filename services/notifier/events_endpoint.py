@@ -20,7 +20,7 @@ from .metrics import NotifierMetrics
 from .replay import ResumePlan, plan_resume, replay
 from .snapshots import SnapshotBuilder
 
-log = logging.getLogger("fixline.notifier.events")
+log = logging.getLogger(__name__)
 CATCH_UP_WAIT_S = 10.0
 WRITE_BATCH = 64
 ROOMY_BUFFER = 16 * 1024

@@ -18,7 +18,7 @@ from nats.js.client import JetStreamContext
 
 from fixline_proto.base import Event, tag_of
 from fixline_proto.codec import ENCODER
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import TaskSet
 
 from . import sse
 from .client_queue import Frame
@@ -27,7 +27,7 @@ from .event_gate import RejectedEvent, admit
 from .metrics import NotifierMetrics
 from .state import DashboardState
 
-log = logging.getLogger("fixline.notifier.hub")
+log = logging.getLogger(__name__)
 
 
 def event_frame(event: Event, seq: int) -> Frame:
@@ -49,7 +49,7 @@ class Hub:
                  heartbeat_s: float = 15.0) -> None:
         self.stream, self.subject_prefix, self.subject = stream, subject_prefix, f"{subject_prefix}.>"
         self.heartbeat_s = heartbeat_s
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("notifier-hub")
         self.state = DashboardState()
         self.clients: set[SseClient] = set()
         self.caught_up = asyncio.Event()
@@ -70,7 +70,7 @@ class Hub:
         self._sub = await js.subscribe(self.subject, stream=self.stream, cb=self._on_msg,
                                        ordered_consumer=True, deliver_policy=DeliverPolicy.ALL,
                                        idle_heartbeat=5.0)
-        self._ticker = asyncio.create_task(self._heartbeats(), name="sse-heartbeats")
+        self._tasks.spawn(self._heartbeats(), name="sse-heartbeats")
 
     async def _heartbeats(self) -> None:
         """One timer for every client: a coalesced ``: ping`` comment each interval keeps
@@ -81,10 +81,11 @@ class Hub:
             self.broadcast(ping)
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._ticker)
-        if self._sub is not None:
+        await self._tasks.close()
+        sub, self._sub = self._sub, None
+        if sub is not None:
             try:
-                await self._sub.unsubscribe()
+                await sub.unsubscribe()
             except Exception as exc:  # noqa: BLE001 - closing anyway
                 log.debug("unsubscribe failed", extra={"error": str(exc)})
         for client in list(self.clients):

@@ -13,7 +13,7 @@ from . import analysis, engine
 from .context import OutreachContext, install
 from .triggers import Consumer, IncidentTrigger, ResultRouter
 
-log = logging.getLogger("fixline.outreach")
+log = logging.getLogger(__name__)
 
 
 class OutreachService:

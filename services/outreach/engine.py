@@ -22,7 +22,7 @@ from dbos import _dbos as dbos_internals
 
 from services.common.settings import Settings
 
-log = logging.getLogger("fixline.outreach.engine")
+log = logging.getLogger(__name__)
 SYSTEM_DB_SUFFIX = "_dbos"
 SYS_DB_POOL_SIZE = 10
 

@@ -23,7 +23,7 @@ from services.common.work_hours import QuietHours, WorkHours, next_slot, quiet_u
 from . import analysis, repo
 from .context import current
 
-log = logging.getLogger("fixline.outreach.steps")
+log = logging.getLogger(__name__)
 TOOL_TIMEOUT_S = 15.0
 LEAD_TIME = timedelta(hours=1)  # the soonest a visit is booked from now
 VISIT_MINUTES = 120

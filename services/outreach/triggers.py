@@ -29,7 +29,7 @@ from fixline_proto.events import CallEnded, DecisionMade, IncidentCreated, Incid
 from . import repo, workflows
 from .context import OutreachContext
 
-log = logging.getLogger("fixline.outreach.triggers")
+log = logging.getLogger(__name__)
 ACK_WAIT_S = 30.0
 BATCH = 20
 

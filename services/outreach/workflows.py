@@ -18,7 +18,7 @@ from dbos import DBOS, SetWorkflowID
 
 from . import analysis, briefings, steps
 
-log = logging.getLogger("fixline.outreach.workflows")
+log = logging.getLogger(__name__)
 RESULT_TOPIC = "call_result"
 VENDOR_DONE_TOPIC = "vendor_done"  # a vendor call -> its incident's workflow: "I am finished"
 

@@ -4,11 +4,11 @@ background KB embedding for the active provider."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from services.common.outbox import OutboxRelay
 from services.common.runtime import Runtime
+from services.common.tasks import TaskSet
 
 from .calendar import RepairCalendar
 from .context import ToolContext
@@ -18,18 +18,19 @@ from .metrics import ToolsMetrics
 from .outbox import OutboxMonitor
 from .server import ToolServer
 
-log = logging.getLogger("fixline.tools")
+log = logging.getLogger(__name__)
 
 
 class ToolsService:
     name = "tools"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
         self.metrics: ToolsMetrics | None = None
         self.server: ToolServer | None = None
-        self.kb_task: asyncio.Task | None = None
-        self.background: list[asyncio.Task] = []
+        self.background = TaskSet("tools")  # outbox relay and monitor, the KB embedding
+        self.kb_task: asyncio.Task[None] | None = None
 
     def setup(self, rt: Runtime) -> None:
         self.metrics = ToolsMetrics(rt.registry)
@@ -45,17 +46,17 @@ class ToolsService:
         relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=rt.settings.outbox_poll_interval_s,
                             role=self.name)
         monitor = OutboxMonitor(rt.pool, self.metrics, interval_s=max(rt.settings.outbox_poll_interval_s, 1.0))
-        self.background = [asyncio.create_task(relay.run(), name="outbox-relay"),
-                           asyncio.create_task(monitor.run(), name="outbox-monitor")]
+        self.background.spawn(relay.run(), name="outbox-relay")
+        self.background.spawn(monitor.run(), name="outbox-monitor")
         if rt.settings.kb_embed_on_start:
-            self.kb_task = asyncio.create_task(self._embed_kb(ctx), name="kb-embed")
+            self.kb_task = self.background.spawn(self._embed_kb(ctx, self.metrics), name="kb-embed")
 
-    async def _embed_kb(self, ctx: ToolContext) -> None:
+    async def _embed_kb(self, ctx: ToolContext, metrics: ToolsMetrics) -> None:
         """Embed what is missing for this provider; search falls back to full text meanwhile."""
         try:
             async with ctx.pool.acquire() as conn:
                 report = await ingest(conn, ctx.embedder)
-            self.metrics.kb_chunks_embedded.inc(report.embedded)
+            metrics.kb_chunks_embedded.inc(report.embedded)
             log.info("knowledge base embedded", extra={"model": report.model, "embedded": report.embedded,
                                                        "unchanged": report.unchanged, "seconds": report.seconds})
         except Exception:  # noqa: BLE001 - search keeps working on full text
@@ -65,8 +66,4 @@ class ToolsService:
         if self.server:
             await self.server.stop()
         # Unpublished rows stay in the outbox for the next relay (this one's or a replica's).
-        for task in [self.kb_task, *self.background]:
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self.background.close()

@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
@@ -21,7 +22,7 @@ from googleapiclient.errors import HttpError
 
 from services.common.settings import Settings
 
-log = logging.getLogger("fixline.tools.calendar")
+log = logging.getLogger(__name__)
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 HTTP_TIMEOUT_S = 10
 # googleapiclient retries 5xx/429/connection errors with a random 0..2^n s backoff. The agent is
@@ -56,7 +57,8 @@ def load_credentials(settings: Settings) -> Credentials:
         from google.oauth2 import service_account
 
         try:
-            return service_account.Credentials.from_service_account_file(path, scopes=SCOPES)
+            credentials: Credentials = service_account.Credentials.from_service_account_file(path, scopes=SCOPES)
+            return credentials
         except (OSError, ValueError, KeyError) as exc:  # missing, not JSON, missing fields, bad key
             raise CalendarError(f"calendar credentials unusable ({path}): {exc}", retryable=False) from exc
     # No account: only for an emulator with require_auth=False; real Google answers 401.
@@ -68,10 +70,10 @@ class RepairCalendar:
         self.settings = settings
         self.calendar_id = settings.google_calendar_id
         self._credentials: Credentials | None = None
-        self._service = None
+        self._service: Any = None  # googleapiclient's Resource: built from discovery JSON, untyped
         self._lock = threading.Lock()
 
-    def _client(self):
+    def _client(self) -> Any:
         with self._lock:
             if self._service is None:
                 self._credentials = load_credentials(self.settings)
@@ -81,7 +83,7 @@ class RepairCalendar:
                                       cache_discovery=False, client_options=options)
             return self._service
 
-    def _insert_sync(self, body: dict) -> CalendarEvent:
+    def _insert_sync(self, body: dict[str, Any]) -> CalendarEvent:
         service = self._client()
         http = AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_S))
         events = service.events()
@@ -96,7 +98,7 @@ class RepairCalendar:
             http=http, num_retries=NUM_RETRIES)
         return CalendarEvent(existing["id"], False, existing.get("status", "confirmed"))
 
-    async def insert_event(self, body: dict) -> CalendarEvent:
+    async def insert_event(self, body: dict[str, Any]) -> CalendarEvent:
         try:
             return await asyncio.to_thread(self._insert_sync, body)
         except HttpError as exc:
@@ -128,6 +130,6 @@ def _auth_reason(exc: Exception) -> str:
 
 def _reason(exc: HttpError) -> str:
     try:
-        return json.loads(exc.content)["error"]["message"]
+        return str(json.loads(exc.content)["error"]["message"])
     except (ValueError, KeyError, TypeError):
         return exc.resp.reason or "error"

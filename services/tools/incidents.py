@@ -6,7 +6,8 @@ import asyncpg
 
 from fixline_proto.base import new_id
 from fixline_proto.events import IncidentCreated, IncidentUpdated
-from fixline_proto.tools import CreateIncident, IncidentRef, IncidentStatusChanged, UpdateIncidentStatus
+from fixline_proto.tools import (CreateIncident, IncidentRef, IncidentStatusChanged, IncidentStatusName,
+                                 UpdateIncidentStatus)
 
 from . import safety, transitions
 from .calls import CallScope
@@ -38,7 +39,7 @@ async def create_incident(ctx: ToolContext, req: CreateIncident, call: CallScope
         if existing:
             return await _repeat_report(conn, existing, req)
         incident_id = f"inc-{new_id()}"
-        status = "awaiting_quotes" if req.needs_professional else "open"
+        status: IncidentStatusName = "awaiting_quotes" if req.needs_professional else "open"
         await conn.execute(
             "INSERT INTO incidents (id, property_id, category, severity, description, caller_phone, call_id,"
             " needs_professional, urgency, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -84,7 +85,8 @@ async def _recent_duplicate(conn: asyncpg.Connection, call: CallScope, category:
         call.property_id, category, caller or call.call_id, window_s)
 
 
-async def move_incident(conn: asyncpg.Connection, incident: asyncpg.Record, target: str, note: str) -> None:
+async def move_incident(conn: asyncpg.Connection, incident: asyncpg.Record, target: IncidentStatusName,
+                        note: str) -> None:
     """Change the status of a locked incident row, with history and an event."""
     await conn.execute("UPDATE incidents SET status = $2, updated_at = now() WHERE id = $1", incident["id"], target)
     await conn.execute("INSERT INTO incident_status_history (incident_id, from_status, to_status, note)"

@@ -22,7 +22,7 @@ from services.common.settings import Settings
 
 from .embeddings import Embedder, make_embedder
 
-log = logging.getLogger("fixline.tools.kb")
+log = logging.getLogger(__name__)
 MAX_CHUNK_CHARS = 900  # MiniLM reads 256 tokens (~1000 characters of English)
 EMBED_BATCH = 32
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -67,7 +67,7 @@ def split_passages(body: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
     return passages or [body.strip()]
 
 
-def chunk_article(article: asyncpg.Record | dict) -> list[Chunk]:
+def chunk_article(article: asyncpg.Record | dict[str, str]) -> list[Chunk]:
     return [Chunk(article["id"], article["property_id"], i, passage, f"{article['title']}. {passage}")
             for i, passage in enumerate(split_passages(article["body"]))]
 

@@ -14,7 +14,7 @@ from services.common.outbox import add as enqueue
 from .metrics import ToolsMetrics
 
 __all__ = ["OutboxMonitor", "enqueue"]
-log = logging.getLogger("fixline.tools.outbox")
+log = logging.getLogger(__name__)
 
 
 class OutboxMonitor:

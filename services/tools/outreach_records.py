@@ -98,11 +98,11 @@ async def record_decision(ctx: ToolContext, req: RecordDecision, call: CallScope
         await _require_owner(conn, call)
         incident = await load_incident(conn, req.incident_id, call)
         _require_open(incident)
-        if req.approved:
-            await eligible_vendor(conn, req.vendor_id, incident)
-        elif req.vendor_id is not None and not await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM vendors WHERE id = $1)", req.vendor_id):
-            raise not_found("vendor", req.vendor_id)
+        if req.vendor_id is not None:  # an approval always names one (checked above)
+            if req.approved:
+                await eligible_vendor(conn, req.vendor_id, incident)
+            elif not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM vendors WHERE id = $1)", req.vendor_id):
+                raise not_found("vendor", req.vendor_id)
         decision_id = await conn.fetchval(
             "INSERT INTO approval_decisions (id, incident_id, approved, vendor_id, notes, call_id)"
             " VALUES ($1, $2, $3, $4, $5, $6)"

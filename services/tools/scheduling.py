@@ -5,6 +5,7 @@ access code), the RepairScheduled event and (when legal) the incident moved to s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
@@ -26,7 +27,7 @@ PAST_TOLERANCE = timedelta(minutes=5)
 
 
 async def _load_job(conn: asyncpg.Connection, req: ScheduleRepair,
-                    call: CallScope | None) -> tuple[dict, asyncpg.Record]:
+                    call: CallScope | None) -> tuple[dict[str, Any], asyncpg.Record]:
     incident = await load_incident(conn, req.incident_id, call)
     if incident["property_id"] != req.property_id:
         raise ToolFailure("invalid_argument", f"incident {req.incident_id} is not at property {req.property_id}")
@@ -58,8 +59,8 @@ def _utc_start(start: datetime, timezone: str) -> datetime:
     return start.astimezone(UTC)
 
 
-def _event_body(event_id: str, job: dict, vendor: asyncpg.Record, start: datetime,
-                end: datetime) -> dict:
+def _event_body(event_id: str, job: dict[str, Any], vendor: asyncpg.Record, start: datetime,
+                end: datetime) -> dict[str, Any]:
     return {
         "id": event_id,
         "summary": f"Repair visit - {job['category']} - {job['name']}",
@@ -103,15 +104,16 @@ async def _record_booking(ctx: ToolContext, req: ScheduleRepair, booking_id: str
     """Write the booking once; its reference (a retry gets the first one)."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         incident = await lock_incident(conn, req.incident_id)
-        inserted = await conn.fetchval(
+        inserted: str | None = await conn.fetchval(
             "INSERT INTO repair_bookings (id, incident_id, vendor_id, property_id, calendar_event_id,"
             " starts_at, ends_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (calendar_event_id) DO NOTHING RETURNING reference",
             booking_id, req.incident_id, req.vendor_id, req.property_id, event_id, start, end,
             references.new_reference())
         if inserted is None:
-            return await conn.fetchval("SELECT reference FROM repair_bookings WHERE calendar_event_id = $1",
-                                       event_id) or ""
+            reference: str | None = await conn.fetchval(
+                "SELECT reference FROM repair_bookings WHERE calendar_event_id = $1", event_id)
+            return reference or ""
         await enqueue(conn, RepairScheduled(
             property_id=req.property_id, incident_id=req.incident_id, booking_id=booking_id,
             vendor_id=req.vendor_id, calendar_event_id=event_id, start=start, end=end))

@@ -23,7 +23,7 @@ from .embeddings import EmbeddingError
 from .embeddings.base import MODEL_NAME
 from .incidents import require_property
 
-log = logging.getLogger("fixline.tools.search")
+log = logging.getLogger(__name__)
 CANDIDATES_PER_HIT = 4  # several chunks of one article may come first; dedupe to articles
 EF_SEARCH = 40
 EXACT_SCAN_MAX_CHUNKS = 5000
@@ -67,7 +67,7 @@ async def property_chunks(conn: asyncpg.Connection, model: str, property_id: str
     cached = _sizes.get(key)
     if cached and now - cached[0] < SIZE_CACHE_TTL_S:
         return cached[1]
-    count = await conn.fetchval("SELECT count(*) FROM kb_embeddings WHERE model = $1 AND property_id = $2",
+    count: int = await conn.fetchval("SELECT count(*) FROM kb_embeddings WHERE model = $1 AND property_id = $2",
                                 model, property_id)
     if count:  # an empty KB may be embedding right now: ask again next time
         _sizes[key] = (now, count)
@@ -76,11 +76,14 @@ async def property_chunks(conn: asyncpg.Connection, model: str, property_id: str
 
 async def nearest_chunks(conn: asyncpg.Connection, model: str, dims: int, vector: list[float],
                          property_id: str, candidates: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record]
     if await property_chunks(conn, model, property_id) <= EXACT_SCAN_MAX_CHUNKS:
-        return await conn.fetch(vector_sql(model, dims, exact=True), vector, property_id, candidates)
+        rows = await conn.fetch(vector_sql(model, dims, exact=True), vector, property_id, candidates)
+        return rows
     # Session settings; asyncpg's pool runs RESET ALL when the connection is released.
     await conn.execute(f"SET hnsw.iterative_scan = relaxed_order; SET hnsw.ef_search = {EF_SEARCH}")
-    return await conn.fetch(vector_sql(model, dims), vector, property_id, candidates)
+    rows = await conn.fetch(vector_sql(model, dims), vector, property_id, candidates)
+    return rows
 
 
 def best_per_article(rows: list[asyncpg.Record], limit: int) -> list[SearchHit]:

@@ -46,6 +46,7 @@ async def get_vendor_code(ctx: ToolContext, req: GetVendorCode, call: CallScope)
         await _audit(conn, call, reason, booking)
     if reason:
         raise ToolFailure("forbidden", REFUSALS[reason])
+    assert booking is not None and code is not None  # no refusal: a booking matched, a code is on file
     return VendorCode(property_id=call.property_id, code=code, valid_until=booking["ends_at"])
 
 
@@ -69,12 +70,13 @@ async def _decide(conn: asyncpg.Connection, ctx: ToolContext, req: GetVendorCode
 
 async def _current_bookings(conn: asyncpg.Connection, property_id: str, vendor_id: str,
                             early_s: float) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    bookings: list[asyncpg.Record] = await conn.fetch(
         "SELECT b.id, b.ends_at, b.reference FROM repair_bookings b JOIN incidents i ON i.id = b.incident_id"
         " WHERE b.property_id = $1 AND b.vendor_id = $2 AND i.status NOT IN ('resolved', 'cancelled')"
         " AND now() BETWEEN b.starts_at - make_interval(secs => $3) AND b.ends_at"
         " ORDER BY b.starts_at",
         property_id, vendor_id, early_s)
+    return bookings
 
 
 async def _audit(conn: asyncpg.Connection, call: CallScope, reason: str, booking: asyncpg.Record | None) -> None:
@@ -82,10 +84,11 @@ async def _audit(conn: asyncpg.Connection, call: CallScope, reason: str, booking
         "INSERT INTO access_code_releases (property_id, vendor_id, caller_phone, call_id, granted, reason)"
         " VALUES ($1, $2, $3, $4, $5, $6)",
         call.property_id, call.vendor_id, call.counterpart_phone, call.call_id, not reason,
-        reason or f"booking {booking['id']}")
+        reason or f"booking {booking['id'] if booking is not None else None}")
     if reason:
         await enqueue(conn, VendorCodeRefused(property_id=call.property_id, caller_phone=call.counterpart_phone,
                                               reason=reason, vendor_id=call.vendor_id, call_id=call.call_id))
     else:
+        assert call.vendor_id is not None  # _decide grants vendor calls only
         await enqueue(conn, VendorCodeReleased(property_id=call.property_id, vendor_id=call.vendor_id,
                                                call_id=call.call_id))

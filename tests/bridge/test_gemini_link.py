@@ -14,7 +14,8 @@ from emulators.gemini import GeminiEmulator
 from services.bridge.gemini_session import GeminiLink, parse_duration
 from services.bridge.live_config import LiveOptions, live_config
 from services.bridge.metrics import BridgeMetrics
-from services.bridge.personas import KICKOFF_TEXT, CallContext
+from services.bridge.call_context import CallContext
+from services.bridge.personas import KICKOFF_TEXT
 
 FAST = {"response_delay_ms": 0, "chunk_ms": 40, "burst_ms": 0, "pace": 0}
 RATE = 16000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 
 import pytest
 from google.genai import types
@@ -12,7 +13,7 @@ from google.genai import types
 from fixline_proto import subjects
 from fixline_proto.tools import CALL_TYPES_OF_TOOL
 from services.bridge.metrics import BridgeMetrics
-from services.bridge.personas import CallContext
+from services.bridge.call_context import CallContext
 from services.bridge.tool_schema import declarations, parameters_schema
 from services.bridge.tools_dispatch import ToolsDispatcher, build_request
 from services.tools.app import ToolsService
@@ -20,6 +21,16 @@ from tests.support.services import running, settings_for
 from tests.tools.call_rows import insert_call
 
 CTX = CallContext(call_id="c-tools-1", call_type="guest", property_id="p1", caller_phone="+15550123456")
+
+
+@dataclass
+class OnCall:
+    """The call's side of the dispatcher (``CallContextOwner``): holds the one context, as Call does."""
+
+    ctx: CallContext
+
+    def adopt_incident(self, incident_id: str) -> None:
+        self.ctx = self.ctx.with_incident(incident_id)
 
 
 class Answers:
@@ -88,7 +99,7 @@ async def tools(nats_url, database_url, pool):
 
 async def test_create_incident_lands_in_postgres_with_the_bridge_ids(tools, nc, pool):
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers)
     d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "high",
                                            "description": "Kitchen sink leaking under the cabinet",
                                            "property_id": "p3"})])  # the model cannot pick the property
@@ -105,7 +116,7 @@ async def test_a_tool_the_persona_was_not_given_is_refused_and_changes_nothing(t
     """Statuses are the system's: a guest call's model calling update_incident_status (declared
     for no persona) gets unknown_tool, and the incident it opened stays as the system set it."""
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers)
     d.on_tool_call([fc("create_incident", {"category": "hvac", "severity": "low",
                                            "description": "The air conditioner rattles at night"})])
     await answers.wait(1)
@@ -130,7 +141,7 @@ async def test_a_repeated_identical_call_in_one_turn_runs_once(tools, nc, pool):
 
     spy = await nc.subscribe(subjects.tool("create_incident"), cb=record)
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers)
     args = {"category": "appliance", "severity": "low", "description": "The fridge light flickers",
             "needs_professional": False, "urgency": "flexible"}
     d.on_tool_call([fc("create_incident", args, "function-call-1"),
@@ -149,7 +160,7 @@ async def test_a_repeated_identical_call_in_one_turn_runs_once(tools, nc, pool):
 
 async def test_unknown_tool_and_invalid_arguments_are_answered_with_errors(tools, nc):
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers)
     d.on_tool_call([fc("make_coffee", {}, "function-call-1"),
                     fc("create_incident", {"category": "volcano", "severity": "high", "description": "x"},
                        "function-call-2")])
@@ -178,3 +189,21 @@ def test_a_landlord_approval_defaults_to_the_recommended_vendor():
     assert chosen.vendor_id == "v-plumb-2"  # the landlord may approve another vendor
     vendor = CallContext(call_id="c4", call_type="vendor", property_id="p1", incident_id="inc-1", vendor_id="v-1")
     assert build_request("record_quote", {"price": 90, "vendor_id": "v-9"}, vendor).vendor_id == "v-1"
+
+
+async def test_the_incident_a_tool_opened_becomes_the_calls_own(tools, nc, pool):
+    """Held by the call, not by the dispatcher: the outcome event and a rebuilt prompt read it there."""
+    call = OnCall(CallContext(call_id=await insert_call(pool, property_id="p1"), call_type="guest", property_id="p1"))
+    answers = Answers()
+    d = ToolsDispatcher(nc, call, BridgeMetrics(), answers)
+    d.on_tool_call([fc("create_incident", {"category": "electrical", "severity": "medium",
+                                           "description": "The hallway lights flicker"})])
+    await answers.wait(1)
+    incident_id = answers.responses[0].response["output"]["incident_id"]
+    assert call.ctx.incident_id == incident_id and d.ctx is call.ctx
+
+
+def test_a_call_keeps_its_first_incident():
+    ctx = CTX.with_incident("inc-first")
+    assert ctx.incident_id == "inc-first" and CTX.incident_id == ""
+    assert ctx.with_incident("inc-second") is ctx and ctx.with_incident("").incident_id == "inc-first"

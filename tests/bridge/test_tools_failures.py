@@ -9,7 +9,7 @@ from fixline_proto import subjects
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.tools_dispatch import ToolsDispatcher
 
-from .test_tools_dispatch import CTX, Answers, fc
+from .test_tools_dispatch import CTX, Answers, OnCall, fc
 
 
 async def test_a_tool_that_does_not_answer_in_time_gets_a_timeout_error(nc):
@@ -20,7 +20,7 @@ async def test_a_tool_that_does_not_answer_in_time_gets_a_timeout_error(nc):
     sub = await nc.subscribe(subjects.tool("create_incident"), cb=slow)
     answers = Answers()
     metrics = BridgeMetrics()
-    d = ToolsDispatcher(nc, CTX, metrics, answers, timeout_s=0.2)
+    d = ToolsDispatcher(nc, OnCall(CTX), metrics, answers, timeout_s=0.2)
     d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "low", "description": "Drip"})])
     await answers.wait(1)
     await sub.unsubscribe()
@@ -37,7 +37,7 @@ async def test_cancelled_calls_are_stopped_and_never_answered(nc):
 
     sub = await nc.subscribe(subjects.tool("search_maintenance"), cb=never)
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers, timeout_s=5)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers, timeout_s=5)
     d.on_tool_call([fc("search_maintenance", {"query": "wifi"}, "function-call-9")])
     await asyncio.wait_for(seen.wait(), 2)
     assert d.pending == 1
@@ -49,7 +49,7 @@ async def test_cancelled_calls_are_stopped_and_never_answered(nc):
 
 async def test_no_tools_service_is_an_unavailable_error(nc):
     answers = Answers()
-    d = ToolsDispatcher(nc, CTX, BridgeMetrics(), answers)
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers)
     d.on_tool_call([fc("search_maintenance", {"query": "wifi"})])
     await answers.wait(1)
     assert answers.responses[0].response["error"]["code"] in ("unavailable", "timeout")

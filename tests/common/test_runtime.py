@@ -69,6 +69,7 @@ async def test_every_service_follows_nats_availability(tmp_path, database_url):
 
 @pytest.mark.parametrize("name", list(SERVICES))
 async def test_stop_drains_and_reports_not_ready(name, nats_url, database_url):
+    before = asyncio.all_tasks()
     async with running(_service(name), settings_for(name)) as svc:
         async with aiohttp.ClientSession() as http:
             await _wait_for(http, [svc.url], True)  # e.g. the notifier first catches up on the stream
@@ -76,6 +77,10 @@ async def test_stop_drains_and_reports_not_ready(name, nats_url, database_url):
             await asyncio.wait_for(svc.task, 15)
     assert svc.runtime.readiness.draining
     assert svc.runtime.nc.is_closed
+    await asyncio.sleep(0)  # done callbacks run
+    left = {t.get_name() for t in asyncio.all_tasks() - before - {asyncio.current_task()} if not t.done()}
+    assert not left, f"{name} left tasks running after it stopped"
+    await asyncio.wait_for(svc.service.drain(svc.runtime), 5)  # stopping twice is harmless
 
 
 async def test_cancelled_before_draining_still_closes_nats_and_the_heartbeat(nats_url, database_url):

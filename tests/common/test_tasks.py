@@ -27,7 +27,7 @@ async def test_a_failure_nobody_awaited_is_logged_once_with_its_stack(caplog):
     async def boom() -> None:
         raise ValueError("boom")
 
-    with caplog.at_level(logging.ERROR, logger="fixline.tasks"):
+    with caplog.at_level(logging.ERROR, logger="services.common.tasks"):
         tasks.spawn(boom(), name="boom")
         await asyncio.sleep(0.01)
         await tasks.close()

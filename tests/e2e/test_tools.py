@@ -81,3 +81,19 @@ async def test_cancelled_tool_calls_are_stopped_and_never_answered(world: World)
     await asyncio.sleep(0.5)
     assert [r for r in session.tool_responses if r["id"] in ids] == []  # never answered, not even late
     assert (await said(world, call_id_of(call)))[-1] == "Okay, good."
+
+
+async def test_the_incident_opened_mid_call_is_in_the_outcome_and_in_a_handed_over_setup(world: World):
+    """One context, owned by the call: after create_incident, the session Gemini hands over to is
+    set up with the incident in its prompt, and the call's outcome event names it."""
+    sc = scenario({"tool_call": {"name": "create_incident", "args": INCIDENT}, "wait": True},
+                  {"say": "I have logged the heating problem."}, {"go_away": {"time_left_s": 1.0}},
+                  {"say": "Is there anything else?"})
+    call = await world.call(sc, {"steps": [], "max_duration_s": 8}, timeout=20)
+    incident_id = session_for(world, sc).tool_responses[0]["response"]["output"]["incident_id"]
+    first, second = [s for s in world.gemini.sessions if s.state.scenario.name == sc["name"]][:2]
+    assert second.state is first.state, "handed over, same conversation"
+    assert incident_id not in first.cfg.system_instruction
+    assert f"Incident being handled: {incident_id}" in second.cfg.system_instruction
+    [outcome] = await world.events(call_id_of(call), "call.outcome")
+    assert outcome.incident_id == incident_id

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
+
 import pytest
 
 from tests.ingress.conftest import events_for_call, new_sid, report_capacity
@@ -20,7 +22,7 @@ async def admitted_call(twilio, ingress, nc, ingress_pool, number: str):
 
 
 def refusals(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "fixline.ingress.webhooks" and "refused" in r.getMessage()]
+    return [r for r in caplog.records if r.name == "services.ingress.webhooks" and "refused" in r.getMessage()]
 
 
 def tracebacks(caplog) -> list[logging.LogRecord]:
@@ -105,3 +107,21 @@ async def test_odd_stream_callbacks_are_400s_that_change_nothing(twilio, ingress
     assert (code, body) == (400, "call_id contains control characters")
     assert await snapshot(ingress_pool, call["id"]) == before
     assert len(refusals(caplog)) == len(probes) + 1 and tracebacks(caplog) == []
+
+
+async def test_a_multipart_file_field_is_a_400_that_changes_nothing(twilio, ingress, nc, ingress_pool, prop,
+                                                                    no_open_calls, caplog):
+    """A form can carry a file part; Twilio never sends one, and it is never read as text."""
+    property_id, number = prop
+    sid, call = await admitted_call(twilio, ingress, nc, ingress_pool, number)
+    before = await snapshot(ingress_pool, call["id"])
+    caplog.set_level(logging.INFO)
+    form = aiohttp.FormData({"CallSid": sid, "CallStatus": "completed"})
+    form.add_field("Recording", b"\x00\x01 not text", filename="x.bin", content_type="application/octet-stream")
+    path = f"/twilio/status?call_id={call['id']}"
+    signature = twilio.sign(path, {"CallSid": sid, "CallStatus": "completed"})
+    async with twilio.http.post(twilio.local_url + path, data=form, headers={"X-Twilio-Signature": signature}) as resp:
+        assert (resp.status, await resp.text()) == (400, "a form field is not text")
+    assert await snapshot(ingress_pool, call["id"]) == before
+    assert len(refusals(caplog)) == 1 and tracebacks(caplog) == []
+    assert [type(e).__name__ for e in await events_for_call(nc, property_id, call["id"], want=1)] == ["CallStarted"]

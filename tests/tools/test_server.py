@@ -11,6 +11,7 @@ from fixline_proto.tools import IncidentStatusChanged, ToolError
 from services.tools.app import ToolsService
 from services.tools.server import HANDLERS, WORKFLOW_HANDLERS, _header_text
 from tests.support.services import running, settings_for
+from tests.tools.call_rows import insert_call
 
 
 def _served(service: ToolsService) -> float:
@@ -87,3 +88,42 @@ async def test_a_success_carries_no_error_headers(tools, nc):
     reply = await nc.request(subjects.workflow_tool("update_incident_status"), body, timeout=10)
     assert isinstance(TOOL_RESULT_DECODER.decode(reply.data), IncidentStatusChanged)
     assert "Nats-Service-Error-Code" not in (reply.headers or {})
+
+
+async def endpoint_stats(nc, service: ToolsService, endpoint: str) -> dict:
+    """``$SRV.STATS`` of this service instance (by id: other replicas may be running)."""
+    assert service.server is not None and service.server.service is not None
+    reply = await nc.request(f"$SRV.STATS.tools.{service.server.service.id}", b"", timeout=2)
+    return next(e for e in json.loads(reply.data)["endpoints"] if e["name"] == endpoint)
+
+
+async def test_srv_stats_count_the_errors_the_work_returned(tools, tools_service, nc):
+    before = await endpoint_stats(nc, tools_service, "workflow_update_incident_status")
+    for _ in range(3):
+        await tools.workflow("update_incident_status", incident_id="inc-missing", status="open")
+    incident_id, _ = await tools.open_incident(property_id="p3", description="Dryer will not start")
+    assert isinstance(await tools.workflow("update_incident_status", incident_id=incident_id,
+                                           status="troubleshooting"), IncidentStatusChanged)
+    after = await endpoint_stats(nc, tools_service, "workflow_update_incident_status")
+    assert after["num_requests"] - before["num_requests"] == 4
+    assert after["num_errors"] - before["num_errors"] == 3
+    assert after["last_error"].startswith("not_found: ")
+    assert after["data"]["completed"] - before["data"]["completed"] == 4 and after["data"]["in_flight"] == 0
+    assert after["average_processing_time"] == after["processing_time"] // after["data"]["completed"]
+
+
+async def test_srv_stats_processing_time_is_the_work_not_the_hand_off(tools, tools_service, nc, pool):
+    """create_incident held up in PostgreSQL for 0.5 s: micro's processing time includes those 0.5 s."""
+    call_id = await insert_call(pool, property_id="p3")
+    before = await endpoint_stats(nc, tools_service, "create_incident")
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+        pending = asyncio.create_task(tools.call("create_incident", property_id="p3", category="hvac",
+                                                 severity="low", description="Vent rattles", call_id=call_id))
+        await asyncio.sleep(0.5)
+        during = await endpoint_stats(nc, tools_service, "create_incident")
+    assert not isinstance(await pending, ToolError)
+    after = await endpoint_stats(nc, tools_service, "create_incident")
+    assert during["data"]["in_flight"] == 1 and during["processing_time"] == before["processing_time"]
+    assert after["processing_time"] - before["processing_time"] >= 0.5e9
+    assert after["num_errors"] == before["num_errors"]

@@ -35,7 +35,8 @@ class GeminiEmbedder:
         vectors = np.array([e.values for e in response.embeddings or []], dtype=np.float32)
         if vectors.shape != (len(texts), self.dims):
             raise EmbeddingError(f"gemini returned vectors of shape {vectors.shape}", retryable=False)
-        return normalised(vectors).tolist()
+        embedded: list[list[float]] = normalised(vectors).tolist()
+        return embedded
 
     async def embed_query(self, text: str) -> list[float]:
         return (await self._embed([text], "RETRIEVAL_QUERY"))[0]
