@@ -16,6 +16,8 @@ from .embeddings import make_embedder
 from .kb import ingest
 from .metrics import ToolsMetrics
 from .outbox import OutboxMonitor
+from .records.consumer import RecordsConsumer
+from .records.wiring import start_records
 from .server import ToolServer
 
 log = logging.getLogger("fixline.tools")
@@ -30,6 +32,7 @@ class ToolsService:
         self.server: ToolServer | None = None
         self.kb_task: asyncio.Task | None = None
         self.background: list[asyncio.Task] = []
+        self.records: RecordsConsumer | None = None
 
     def setup(self, rt: Runtime) -> None:
         self.metrics = ToolsMetrics(rt.registry)
@@ -47,6 +50,7 @@ class ToolsService:
         monitor = OutboxMonitor(rt.pool, self.metrics, interval_s=max(rt.settings.outbox_poll_interval_s, 1.0))
         self.background = [asyncio.create_task(relay.run(), name="outbox-relay"),
                            asyncio.create_task(monitor.run(), name="outbox-monitor")]
+        self.records = start_records(rt)
         if rt.settings.kb_embed_on_start:
             self.kb_task = asyncio.create_task(self._embed_kb(ctx), name="kb-embed")
 
@@ -64,6 +68,8 @@ class ToolsService:
     async def drain(self, rt: Runtime) -> None:
         if self.server:
             await self.server.stop()
+        if self.records is not None:
+            self.records.stop()
         # Unpublished rows stay in the outbox for the next relay (this one's or a replica's).
         for task in [self.kb_task, *self.background]:
             if task:

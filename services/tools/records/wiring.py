@@ -1,0 +1,25 @@
+"""Starts the call records in the tools service: the consumer, and the webhook sender if configured.
+Both run as the runtime's tasks (cancelled after the drain)."""
+
+from __future__ import annotations
+
+from services.common.runtime import Runtime
+
+from . import summary
+from .consumer import RecordsConsumer
+from .report import Reporter
+from .webhook import WebhookSender
+
+
+def start_records(rt: Runtime) -> RecordsConsumer:
+    assert rt.nc is not None and rt.pool is not None
+    s = rt.settings
+    reporter = Reporter(rt.pool, s, summary.make_client(s))
+    consumer = RecordsConsumer(reporter, rt.nc.jetstream(), s.records_consumer, s.report_settle_s,
+                               s.report_outcome_wait_s)
+    rt.tasks.spawn(consumer.run(), name="call-records")
+    if s.report_webhook_url:
+        sender = WebhookSender(rt.pool, s.report_webhook_url, s.report_webhook_secret,
+                               max_attempts=s.report_webhook_max_attempts, backoff_s=s.report_webhook_backoff_s)
+        rt.tasks.spawn(sender.run(), name="report-webhook")
+    return consumer
