@@ -17,7 +17,7 @@ from .kb import ingest
 from .metrics import ToolsMetrics
 from .outbox import OutboxMonitor
 from .records.consumer import RecordsConsumer
-from .records.wiring import start_records
+from .records.wiring import check_settings, start_records
 from .server import ToolServer
 
 log = logging.getLogger("fixline.tools")
@@ -37,6 +37,7 @@ class ToolsService:
     def setup(self, rt: Runtime) -> None:
         self.metrics = ToolsMetrics(rt.registry)
         make_embedder(rt.settings)  # fail fast on a bad EMBEDDING_PROVIDER
+        check_settings(rt.settings)  # ... and on a webhook without its secret
 
     async def start(self, rt: Runtime) -> None:
         assert rt.nc is not None and rt.pool is not None and self.metrics is not None

@@ -4,11 +4,20 @@ Both run as the runtime's tasks (cancelled after the drain)."""
 from __future__ import annotations
 
 from services.common.runtime import Runtime
+from services.common.settings import Settings
 
 from . import summary
 from .consumer import RecordsConsumer
 from .report import Reporter
 from .webhook import WebhookSender
+
+
+def check_settings(s: Settings) -> None:
+    """Fail at start-up, not at the first report."""
+    if s.report_webhook_url and not s.report_webhook_secret:
+        raise ValueError("REPORT_WEBHOOK_SECRET is required when REPORT_WEBHOOK_URL is set")
+    if s.report_webhook_url and not s.report_webhook_url.startswith(("https://", "http://")):
+        raise ValueError("REPORT_WEBHOOK_URL must be an http(s) URL")
 
 
 def start_records(rt: Runtime) -> RecordsConsumer:
