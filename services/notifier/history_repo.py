@@ -116,8 +116,11 @@ SELECT at, kind, actor, detail FROM (
     FROM approval_decisions d LEFT JOIN vendors v ON v.id = d.vendor_id WHERE d.incident_id = $1
   UNION ALL
   SELECT b.created_at, 'booking', 'system',
-         'vendor ' || coalesce(v.name, b.vendor_id) || ' booked ' || b.starts_at::text || ' – ' || b.ends_at::text
-    FROM repair_bookings b LEFT JOIN vendors v ON v.id = b.vendor_id WHERE b.incident_id = $1
+         'vendor ' || coalesce(v.name, b.vendor_id) || ' booked '
+         || to_char(b.starts_at AT TIME ZONE p.timezone, 'YYYY-MM-DD HH24:MI') || '–'
+         || to_char(b.ends_at AT TIME ZONE p.timezone, 'HH24:MI') || ' (' || p.timezone || ')'
+    FROM repair_bookings b LEFT JOIN vendors v ON v.id = b.vendor_id JOIN properties p ON p.id = b.property_id
+   WHERE b.incident_id = $1
   UNION ALL
   SELECT a.at, CASE WHEN a.granted THEN 'door_code.released' ELSE 'door_code.refused' END,
          'vendor ' || coalesce(v.name, a.vendor_id, a.caller_phone),
@@ -125,7 +128,7 @@ SELECT at, kind, actor, detail FROM (
     FROM access_code_releases a LEFT JOIN vendors v ON v.id = a.vendor_id
    WHERE a.property_id = $2 AND a.at >= $3
      AND a.vendor_id IN (SELECT vendor_id FROM repair_bookings WHERE incident_id = $1)
-) trail ORDER BY at, kind
+) trail ORDER BY at, kind <> 'incident.created', kind
 """
 
 

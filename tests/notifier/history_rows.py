@@ -49,7 +49,8 @@ async def _call(conn: asyncpg.Connection, property_id: str, incident_id: str, ca
 
 
 async def story(pool: asyncpg.Pool, property_id: str, marker: str | None = None,
-                at: datetime | None = None) -> Story:
+                at: datetime | None = None, guest_report: bool = True) -> Story:
+    """``guest_report=False``: the guest call has no report yet (the test has it built)."""
     marker = marker or f"zq{uuid.uuid4().hex[:8]}"
     at = at or datetime.now(UTC) - timedelta(hours=3)
     incident_id = f"inc-{uuid.uuid4().hex[:12]}"
@@ -66,8 +67,9 @@ async def story(pool: asyncpg.Pool, property_id: str, marker: str | None = None,
             [(guest, 0, "caller", f"The sink drips, say {marker}-guest.", at),
              (guest, 1, "agent", "I opened a ticket.", at),
              (vendor, 0, "caller", f"I can do it for 180, {marker}-vendor.", at + timedelta(minutes=10))])
-        await _report(conn, property_id, guest, incident_id, f"Guest reported a leak ({marker} summary).", 0.05,
-                      "guest", "inbound")
+        if guest_report:
+            await _report(conn, property_id, guest, incident_id, f"Guest reported a leak ({marker} summary).",
+                          0.05, "guest", "inbound")
         await _report(conn, property_id, vendor, incident_id, "Vendor quoted 180.", 0.07, "vendor", "outbound")
         await conn.execute(
             "INSERT INTO incident_status_history (incident_id, from_status, to_status, note, at) VALUES"
