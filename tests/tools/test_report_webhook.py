@@ -134,6 +134,9 @@ async def test_a_restart_does_not_resend_a_delivered_report(pool, receiver: Rece
     assert len(receiver.of(report.report_id)) == 1
     async with sender_running(pool, receiver.url, backoff_s=0.3):   # restarted: retries, delivers
         await until(lambda: _delivered(pool, report.report_id))
+    async with pool.acquire() as conn:   # long after (every lease and back-off has passed)
+        await conn.execute("UPDATE call_report_deliveries SET next_attempt = now() - interval '1 hour'"
+                           " WHERE report_id = $1", report.report_id)
     async with sender_running(pool, receiver.url, backoff_s=0.3):   # restarted again: nothing to send
         await asyncio.sleep(0.6)
     assert len(receiver.of(report.report_id)) == 2
