@@ -29,7 +29,8 @@ _INCIDENT_FILTER = (
     + _TEXT_OF_CALL.format(call="c.id") + "))")
 _INCIDENT_COLUMNS = (
     "i.id AS incident_id, i.property_id, i.category, i.severity, i.description, i.status, i.caller_phone,"
-    " i.created_at, i.updated_at, (SELECT count(*) FROM calls c WHERE c.incident_id = i.id) AS calls,"
+    " i.created_at, i.updated_at, (SELECT count(*) FROM calls c WHERE c.incident_id = i.id OR c.id = i.call_id)"
+    " AS calls,"
     " (SELECT coalesce(sum(r.cost_total), 0)::float8 FROM call_reports r WHERE r.incident_id = i.id) AS cost")
 
 _CALL_FILTER = (
@@ -101,10 +102,15 @@ SELECT at, kind, actor, detail FROM (
          || CASE WHEN h.note <> '' THEN ' (' || h.note || ')' ELSE '' END
     FROM incident_status_history h WHERE h.incident_id = $1
   UNION ALL
-  SELECT coalesce(c.started_at, c.created_at), 'call', 'agent',
+  SELECT coalesce(c.started_at, c.created_at), 'call',
+         'agent with ' || CASE c.call_type WHEN 'vendor' THEN 'vendor ' || coalesce(v.name, c.vendor_id, '?')
+                                           WHEN 'landlord' THEN 'owner'
+                                           ELSE 'guest ' || CASE c.direction WHEN 'inbound' THEN c.from_number
+                                                                              ELSE c.to_number END END,
          c.call_type || ' call, ' || c.direction || ' (' || c.status || ')'
          || coalesce(': ' || r.outcome, '')
-    FROM calls c LEFT JOIN call_reports r ON r.call_id = c.id WHERE c.incident_id = $1
+    FROM calls c LEFT JOIN call_reports r ON r.call_id = c.id LEFT JOIN vendors v ON v.id = c.vendor_id
+   WHERE c.incident_id = $1 OR c.id = (SELECT call_id FROM incidents WHERE id = $1)
   UNION ALL
   SELECT q.created_at, 'quote', 'vendor ' || coalesce(v.name, q.vendor_id),
          q.price::text || ' ' || q.currency
