@@ -51,7 +51,7 @@ class ToolsService:
         monitor = OutboxMonitor(rt.pool, self.metrics, interval_s=max(rt.settings.outbox_poll_interval_s, 1.0))
         self.background = [asyncio.create_task(relay.run(), name="outbox-relay"),
                            asyncio.create_task(monitor.run(), name="outbox-monitor")]
-        self.records = start_records(rt)
+        self.records = start_records(rt, self.metrics)
         if rt.settings.kb_embed_on_start:
             self.kb_task = asyncio.create_task(self._embed_kb(ctx), name="kb-embed")
 

@@ -38,8 +38,9 @@ async def tools_service(database_url: str, nats_url: str, gemini: GeminiEmulator
                             gemini_ca_file=gemini.ca_file, gemini_api_version="v1beta",
                             records_consumer=f"test-records-{uuid.uuid4().hex[:8]}",
                             report_settle_s=0.2, report_outcome_wait_s=1.5, report_timeout_s=5.0)
-    async with running(ToolsService(), settings) as svc:
-        yield svc
+    service = ToolsService()
+    async with running(service, settings):
+        yield service
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +95,9 @@ async def test_guest_call_report_from_the_model(tools: ToolClient, nc, pool: asy
                              " AND convert_from(payload, 'UTF8') LIKE '%' || $1 || '%'", call_id) == 1
 
 
-async def test_plain_report_when_the_model_is_unavailable(tools: ToolClient, nc, pool, gemini: GeminiEmulator):
+async def test_plain_report_when_the_model_is_unavailable(tools: ToolClient, nc, pool, gemini: GeminiEmulator,
+                                                          tools_service: ToolsService):
+    counted = tools_service.metrics.call_reports.labels("incident_opened", "fallback")._value.get()
     incident_id, call_id = await tools.open_incident(description="Heater makes a bang")
     gemini.fail_next(503, times=20)
     await talk(nc, call_id, [("agent", "Fixline, hello."), ("caller", "The heater makes a loud bang.")])
@@ -103,6 +106,8 @@ async def test_plain_report_when_the_model_is_unavailable(tools: ToolClient, nc,
 
     report = await report_of(pool, call_id)
     assert report["source"] == "fallback"
+    await asyncio.sleep(0.2)
+    assert tools_service.metrics.call_reports.labels("incident_opened", "fallback")._value.get() >= counted + 1
     assert "The heater makes a loud bang." in report["summary"] and "Incident opened" in report["summary"]
     assert report["follow_ups"] == ["Outreach finds a vendor for the incident."]
     assert report["outcome"] == "incident_opened" and report["cost"]["billed_minutes"] == 1

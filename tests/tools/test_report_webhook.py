@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import pytest
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
 
 from fixline_proto.base import new_id
 from fixline_proto.events import CallReport
@@ -68,7 +69,8 @@ async def a_report(pool: asyncpg.Pool) -> CallReport:
 @contextlib.asynccontextmanager
 async def sender_running(pool: asyncpg.Pool, url: str, **options: float) -> AsyncIterator[WebhookSender]:
     sender = WebhookSender(pool, url, SECRET, max_attempts=int(options.pop("max_attempts", 8)),
-                           backoff_s=options.pop("backoff_s", 0.2), poll_s=0.05)
+                           backoff_s=options.pop("backoff_s", 0.2), poll_s=0.05,
+                           counter=Counter("attempts", "webhook attempts", ["result"], registry=CollectorRegistry()))
     task = asyncio.create_task(sender.run())
     try:
         yield sender
@@ -114,7 +116,7 @@ async def _delivered(pool: asyncpg.Pool, report_id: str) -> bool:
 async def test_5xx_is_retried_with_back_off_then_delivered_once(pool, receiver: Receiver):
     receiver.fail_first = 2
     report = await a_report(pool)
-    async with sender_running(pool, receiver.url, backoff_s=0.3):
+    async with sender_running(pool, receiver.url, backoff_s=0.3) as sender:
         await until(lambda: _delivered(pool, report.report_id))
         await asyncio.sleep(0.5)  # nothing more is sent after the 2xx
     attempts = receiver.of(report.report_id)
@@ -122,8 +124,10 @@ async def test_5xx_is_retried_with_back_off_then_delivered_once(pool, receiver: 
     assert {h["Idempotency-Key"] for h, _, _ in attempts} == {report.report_id}
     gaps = [b[2] - a[2] for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[0] >= 0.25 and gaps[1] >= 0.55, f"back-off doubles: {gaps}"
+    counter = sender.counter
     row = await delivery(pool, report.report_id)
     assert (row["attempts"], row["last_status"], row["last_error"]) == (3, 200, "")
+    assert counter.labels("failed")._value.get() >= 2 and counter.labels("delivered")._value.get() >= 1
 
 
 async def test_a_restart_does_not_resend_a_delivered_report(pool, receiver: Receiver):

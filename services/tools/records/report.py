@@ -29,6 +29,7 @@ class Reporter:
     pool: asyncpg.Pool
     settings: Settings
     client: Any = None            # google-genai client, None = plain summaries only
+    counter: Any = None           # prometheus Counter labelled (outcome, source), optional
 
     async def report(self, call_id: str) -> CallReport | None:
         """Build and store the call's report; None if it exists already or the call is unknown."""
@@ -44,7 +45,11 @@ class Reporter:
             written = await summary.write(self.client, self.settings.gemini_flash_model, facts, result,
                                           self.settings.report_timeout_s)
         event = build(facts, result, written, self.settings)
-        return event if await store(self.pool, event, deliver=bool(self.settings.report_webhook_url)) else None
+        if not await store(self.pool, event, deliver=bool(self.settings.report_webhook_url)):
+            return None
+        if self.counter is not None:
+            self.counter.labels(event.outcome, event.source).inc()
+        return event
 
 
 def _duration(f: gather.CallFacts) -> float:

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import time
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -51,11 +52,12 @@ def verify(secret: str, header: str, body: bytes, *, now: float | None = None,
 
 class WebhookSender:
     def __init__(self, pool: asyncpg.Pool, url: str, secret: str, *, max_attempts: int = 8,
-                 backoff_s: float = 2.0, poll_s: float = 1.0) -> None:
+                 backoff_s: float = 2.0, poll_s: float = 1.0, counter: Any = None) -> None:
         if not secret:
             raise ValueError("REPORT_WEBHOOK_SECRET is required when REPORT_WEBHOOK_URL is set")
         self.pool, self.url, self.secret = pool, url, secret
         self.max_attempts, self.backoff_s, self.poll_s = max_attempts, backoff_s, poll_s
+        self.counter = counter     # prometheus Counter labelled (result), optional
 
     async def run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -74,6 +76,8 @@ class WebhookSender:
             return False
         report_id, body = claimed
         status, error = await self._post(http, report_id, body)
+        if self.counter is not None:
+            self.counter.labels("delivered" if status is not None and 200 <= status < 300 else "failed").inc()
         await self._settle(report_id, status, error)
         return True
 
