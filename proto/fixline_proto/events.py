@@ -153,7 +153,7 @@ class OutreachProgress(Event, frozen=True, kw_only=True):
 
 ReportOutcome = Literal[
     "resolved_by_troubleshooting", "incident_opened", "escalated", "quote", "decision",
-    "voicemail", "no_answer", "failed",
+    "voicemail", "no_answer", "failed", "update_given",   # update_given: an outbound call to the guest
 ]
 
 

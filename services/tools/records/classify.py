@@ -32,7 +32,9 @@ def outcome(f: CallFacts) -> ReportOutcome:
         return "no_answer" if call.get("direction") == "outbound" else "failed"
     if agent.startswith("agent_unavailable"):
         return "failed"
-    return "resolved_by_troubleshooting" if call.get("call_type") == "guest" else "failed"
+    if call.get("call_type") == "guest":
+        return "update_given" if call.get("direction") == "outbound" else "resolved_by_troubleshooting"
+    return "failed"
 
 
 def _clip(text: str) -> str:
@@ -65,6 +67,7 @@ def _what_happened(f: CallFacts, result: ReportOutcome) -> str:
     return {"voicemail": "A voicemail/answering machine answered.", "no_answer": "Nobody answered.",
             "failed": "The call did not reach a result.", "escalated": "The call was handed to a person.",
             "resolved_by_troubleshooting": "Handled on the call without opening an incident.",
+            "update_given": "The guest was told how their request stands.",
             "incident_opened": "An incident was opened."}[result]
 
 
