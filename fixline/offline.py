@@ -18,6 +18,7 @@ from emulators.gemini.protocol import SetupConfig
 from emulators.twilio import TwilioEmulator
 
 from .db.seed import load_directory
+from .demo.report_summary import REPORT_PROMPT, report_answer
 
 OFFLINE_AUTH_TOKEN = "offline-twilio-auth-token"
 
@@ -84,6 +85,7 @@ async def offline_world(env: dict[str, str], state_dir: Path) -> AsyncIterator[t
         if wanted["gemini"]:
             gemini = await stack.enter_async_context(GeminiEmulator(
                 str(DEMO_DIR / "agent_guest.json"), selector=persona_scenario, tls_dir=str(emu_dir / "tls")))
+            gemini.script_generate(REPORT_PROMPT, json=report_answer)   # end-of-call reports read like ones
             added.update(GEMINI_API_KEY=gemini.api_key, GEMINI_BASE_URL=gemini.base_url,
                          GEMINI_CA_FILE=gemini.ca_file, SSL_CERT_FILE=gemini.ca_file)
             # The emulator's embeddings are synthetic; offline search uses the local model.

@@ -146,7 +146,7 @@ class RestEndpoint:
         gen = p.get(body, "generation_config") or {}
         rule = self.emu.rest.take_rule(_prompt_text(body))
         if rule is not None and rule.json is not None:
-            return json.dumps(rule.json)
+            return json.dumps(rule.json(_prompt_text(body)) if callable(rule.json) else rule.json)
         if rule is not None and rule.text is not None:
             return rule.text
         schema = p.get(gen, "response_json_schema") or p.get(gen, "response_schema")

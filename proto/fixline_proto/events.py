@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+import msgspec
+
 from .base import Event
 from .tools import Category, IncidentStatusName, Severity
 
@@ -75,6 +77,11 @@ class CallOutcome(Event, frozen=True, kw_only=True):
     barge_ins: int = 0
     handovers: int = 0
     reconnects: int = 0
+    # Gemini Live usageMetadata summed over the call (0 from a bridge that does not count them)
+    input_audio_tokens: int = 0
+    input_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_text_tokens: int = 0
 
 
 class TranscriptTurn(Event, frozen=True, kw_only=True):
@@ -162,10 +169,59 @@ class IncidentAlertHandled(Event, frozen=True, kw_only=True):
     alert_id: str
     by: str = ""
     note: str = ""
+ReportOutcome = Literal[
+    "resolved_by_troubleshooting", "incident_opened", "escalated", "quote", "decision",
+    "voicemail", "no_answer", "failed", "update_given",   # update_given: an outbound call to the guest
+]
+
+
+class CallCost(msgspec.Struct, frozen=True, kw_only=True):
+    """What a call cost: telephony minutes (billed per started minute) and Gemini tokens."""
+
+    billed_minutes: int = 0
+    telephony: float = 0.0
+    gemini: float = 0.0
+    total: float = 0.0
+    currency: str = "USD"
+
+
+class CallUsage(msgspec.Struct, frozen=True, kw_only=True):
+    input_audio_tokens: int = 0
+    input_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_text_tokens: int = 0
+    report_tokens: int = 0     # the report's own generateContent request
+
+
+class CallReport(Event, frozen=True, kw_only=True):
+    """The end-of-call report (one per call; ``report_id`` is its idempotency key)."""
+
+    report_id: str
+    call_id: str
+    call_type: CallType
+    direction: Direction
+    outcome: ReportOutcome
+    summary: str
+    follow_ups: list[str] = msgspec.field(default_factory=list)
+    incident_id: str | None = None
+    end_reason: str = ""               # how the phone call ended (Twilio's status / ingress)
+    agent_outcome: str = ""            # how the agent's side ended (the bridge's CallOutcome)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float = 0.0            # the phone call
+    talk_s: float = 0.0                # the agent's media stream
+    turns: int = 0
+    caller_turns: int = 0
+    interruptions: int = 0
+    tools: list[str] = msgspec.field(default_factory=list)
+    usage: CallUsage = msgspec.field(default_factory=CallUsage)
+    cost: CallCost = msgspec.field(default_factory=CallCost)
+    source: Literal["gemini", "fallback"] = "fallback"
 
 
 AnyEvent = (
     IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
     | VendorCodeReleased | VendorCodeRefused | OutreachProgress | IncidentAlertRaised | IncidentAlertHandled
+    | CallReport
 )

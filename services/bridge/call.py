@@ -126,10 +126,11 @@ class Call:
             self._dtmf_timer.cancel()
         await self._tasks.close()
         duration = round(time.monotonic() - self.started, 3)
-        self.deps.sink.emit(CallOutcome(property_id=self.ctx.property_id, call_id=self.ctx.call_id, outcome=reason,
+        self.deps.sink.emit(self.link.usage.stamp(CallOutcome(
+                                        property_id=self.ctx.property_id, call_id=self.ctx.call_id, outcome=reason,
                                         duration_s=duration, incident_id=self.ctx.incident_id or None,
                                         barge_ins=self.playback.clears, handovers=self.link.handovers,
-                                        reconnects=self.link.reconnects),
+                                        reconnects=self.link.reconnects)),
                             f"{self.ctx.call_id}:call.outcome")
         log.info("call ended", extra={"reason": reason, "duration_s": duration})
 

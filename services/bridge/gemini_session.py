@@ -33,6 +33,7 @@ from services.common.tasks import TaskSet, cancel_and_wait
 from . import live_fast
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
+from .usage import LiveUsage
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class GeminiLink:
         self.resumable = False
         self.session: Any = None
         self.sessions_opened = 0
+        self.usage = LiveUsage()  # summed usageMetadata (the call's CallOutcome reports it)
         self.audio_gate = False  # hold caller audio (e.g. while a BLOCKING call is pending)
         self.dropped_frames = 0
         self.last_close: tuple[int, str] | None = None
@@ -356,6 +358,7 @@ class GeminiLink:
             self._on_go_away(parse_duration(msg.go_away.time_left))
         if msg.tool_call and msg.tool_call.function_calls:
             self._calls_since_handle.update(fc.id for fc in msg.tool_call.function_calls if fc.id)
+        self.usage.add(msg.usage_metadata)
         sc = msg.server_content
         if sc is not None and sc.turn_complete and self.handle is None:
             self._since_handle.clear()  # without a handle, the transcript carries older turns

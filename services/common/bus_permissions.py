@@ -97,11 +97,12 @@ ROLES: dict[str, Role] = {role.name: role for role in (
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), subjects.tool("*"), subjects.BRIDGE_CAPACITY,
                   *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome)),
          subscribe=_own("bridge", _CALL_CONTROL_ALL), responds=True),
-    # Serves the tools (nats.micro, incl. its $SRV discovery); its outbox publishes the domain events.
+    # Serves the tools (nats.micro, incl. its $SRV discovery); its outbox publishes the domain events;
+    # its call records read the call events (a durable consumer on EVENTS) and publish the reports.
     Role("tools",
-         publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(),
+         publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.EVENTS_STREAM),
                   *_events(ev.IncidentCreated, ev.IncidentUpdated, ev.QuoteReceived, ev.DecisionMade,
-                           ev.RepairScheduled, ev.VendorCodeReleased, ev.VendorCodeRefused)),
+                           ev.RepairScheduled, ev.VendorCodeReleased, ev.VendorCodeRefused, ev.CallReport)),
          subscribe=_own("tools", f"{subjects.TOOLS_SERVICE}.>", "$SRV.>"), responds=True),
     # Reads events for the dashboard and the services' heartbeats; publishes only a manager's
     # "alert handled" (an authorized dashboard POST).

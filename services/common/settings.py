@@ -10,7 +10,8 @@ from typing import Any, cast
 DEFAULT_PORTS = {"ingress": 8080, "bridge": 8081, "tools": 8082, "notifier": 8083, "outreach": 8084}
 
 # Values of these never reach logs (see services.common.logs).
-SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "dashboard_tokens", "media_token_secret")
+SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "dashboard_tokens", "media_token_secret",
+                   "report_webhook_secret")
 
 
 _NOT_FROM_ENV = {"service", "http_port"}
@@ -89,6 +90,22 @@ class Settings:
     vendor_code_early_s: float = 3600.0      # a booked vendor may get the code this long before the start
     outbox_poll_interval_s: float = 1.0
     tools_max_in_flight: int = 64
+    # call records (tools service): end-of-call reports, cost, report webhook
+    records_consumer: str = "tools-call-records"  # durable consumer on the call events (turns, outcome, end)
+    report_settle_s: float = 2.0             # after a call's end, wait this long for its last events
+    report_outcome_wait_s: float = 20.0      # a call ended without the bridge's CallOutcome is reported after this
+    report_timeout_s: float = 20.0           # one Gemini report request (then the plain fallback)
+    report_webhook_url: str = ""             # POST each report here (signed); "" = off
+    report_webhook_secret: str = field(default="", repr=False)  # HMAC-SHA256 key of the webhook signature
+    report_webhook_max_attempts: int = 8     # then the delivery is given up (left in call_report_deliveries)
+    report_webhook_backoff_s: float = 2.0    # first retry delay; doubles per attempt (max 10 min)
+    price_currency: str = "USD"
+    price_inbound_per_min: float = 0.0085    # Twilio, per started minute of an inbound call
+    price_outbound_per_min: float = 0.014    # Twilio, per started minute of an outbound call
+    price_gemini_input_audio_per_m: float = 3.0    # Gemini Live, per 1M input audio tokens
+    price_gemini_input_text_per_m: float = 0.5
+    price_gemini_output_audio_per_m: float = 12.0
+    price_gemini_output_text_per_m: float = 2.0
     # ingress
     media_stream_url: str = ""               # wss://…/twilio/media; "" = PUBLIC_BASE_URL with a ws(s) scheme
     media_token_ttl_s: float = 120.0

@@ -22,7 +22,7 @@ from fixline_proto.events import IncidentAlertHandled
 from .auth import TokenTable, authenticate
 from .hub import Hub
 
-log = logging.getLogger("fixline.notifier.alerts")
+log = logging.getLogger(__name__)
 MAX_BODY = 4096
 APPLY_WAIT_S = 2.0
 NO_STORE = {"Cache-Control": "no-store"}

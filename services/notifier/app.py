@@ -20,6 +20,7 @@ from .client_queue import Frame
 from .directory import Directory
 from .events_endpoint import EventsEndpoint, StreamOptions
 from .health import HealthBoard
+from .history_api import HistoryApi
 from .hub import Hub
 from .metrics import NotifierMetrics
 from .pages import Pages
@@ -33,11 +34,12 @@ _HEARTBEAT_DECODER = msgspec.json.Decoder(ServiceHeartbeat)
 class NotifierService:
     name = "notifier"
     runtime: Runtime  # set by serve()
-    hub: Hub  # these three from setup()
+    hub: Hub  # these four from setup()
     endpoint: EventsEndpoint
     alerts: AlertsEndpoint
     metrics: NotifierMetrics
-    needs_database = True   # read-only: property names/time zones and vendor names
+    history: HistoryApi
+    needs_database = True   # read-only: property names/time zones, vendor names, history
 
     def __init__(self) -> None:
         self.health = HealthBoard()
@@ -64,12 +66,15 @@ class NotifierService:
         Pages(tokens, snapshots, self.health, settings.dashboard_session_ttl_s).add_routes(rt.web)
         self.alerts = AlertsEndpoint(self.hub, tokens, settings.notifier_subject_prefix)
         self.alerts.add_routes(rt.web)
+        self.history = HistoryApi(tokens)
+        self.history.add_routes(rt.web)
         rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
         assert rt.nc is not None  # serve() connects before start()
         self.endpoint.nc = rt.nc
         self.alerts.nc = rt.nc
+        self.history.pool = rt.pool
         await self.directory.load(rt.pool)
         self.directory.start_refreshing(rt.pool)
         self._health_sub = await rt.nc.subscribe(subjects.SERVICE_HEARTBEAT, cb=self._on_heartbeat)

@@ -16,6 +16,8 @@ from .embeddings import make_embedder
 from .kb import ingest
 from .metrics import ToolsMetrics
 from .outbox import OutboxMonitor
+from .records.consumer import RecordsConsumer
+from .records.wiring import check_settings, start_records
 from .server import ToolServer
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,12 @@ class ToolsService:
         self.server: ToolServer | None = None
         self.background = TaskSet("tools")  # outbox relay and monitor, the KB embedding
         self.kb_task: asyncio.Task[None] | None = None
+        self.records: RecordsConsumer | None = None
 
     def setup(self, rt: Runtime) -> None:
         self.metrics = ToolsMetrics(rt.registry)
         make_embedder(rt.settings)  # fail fast on a bad EMBEDDING_PROVIDER
+        check_settings(rt.settings)  # ... and on a webhook without its secret
 
     async def start(self, rt: Runtime) -> None:
         assert rt.nc is not None and rt.pool is not None and self.metrics is not None
@@ -48,6 +52,7 @@ class ToolsService:
         monitor = OutboxMonitor(rt.pool, self.metrics, interval_s=max(rt.settings.outbox_poll_interval_s, 1.0))
         self.background.spawn(relay.run(), name="outbox-relay")
         self.background.spawn(monitor.run(), name="outbox-monitor")
+        self.records = start_records(rt, self.metrics)
         if rt.settings.kb_embed_on_start:
             self.kb_task = self.background.spawn(self._embed_kb(ctx, self.metrics), name="kb-embed")
 
@@ -65,5 +70,7 @@ class ToolsService:
     async def drain(self, rt: Runtime) -> None:
         if self.server:
             await self.server.stop()
+        if self.records is not None:
+            self.records.stop()
         # Unpublished rows stay in the outbox for the next relay (this one's or a replica's).
         await self.background.close()

@@ -22,3 +22,7 @@ class ToolsMetrics:
                                 registry=registry)
         self.kb_chunks_embedded = Counter("fixline_kb_chunks_embedded_total", "KB chunks (re-)embedded",
                                           registry=registry)
+        self.call_reports = Counter("fixline_call_reports_total", "End-of-call reports stored",
+                                    ["outcome", "source"], registry=registry)
+        self.report_webhook = Counter("fixline_report_webhook_attempts_total", "Report webhook POSTs",
+                                      ["result"], registry=registry)   # delivered | failed

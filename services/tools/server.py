@@ -42,6 +42,7 @@ from .incidents import create_incident, update_incident_status
 from .metrics import ToolsMetrics
 from .micro_stats import WorkStats
 from .outreach_records import record_decision, record_quote
+from .records.facts import record_tool_use
 from .scheduling import schedule_repair
 from .search import search_maintenance
 from .vendor_codes import get_vendor_code
@@ -93,6 +94,30 @@ HANDLERS: dict[str, Handler] = {  # call tools: the handler gets the authorized 
 }
 assert set(HANDLERS) == set(TOOL_REQUESTS) == set(CALL_TYPES_OF_TOOL), "every tool contract needs a handler"
 assert set(WORKFLOW_HANDLERS) == set(WORKFLOW_TOOLS), "every workflow tool needs a handler that takes no call"
+
+
+async def _run_logged(handler: Handler, ctx: ToolContext, req: ToolRequest, call: CallScope | None,
+                      tool: str) -> ToolResult:
+    """Run a call tool and note it on the call's record (name and result, never arguments)."""
+    outcome = "internal"
+    try:
+        result = await handler(ctx, req, call)
+        outcome = "ok"
+        return result
+    except ToolFailure as failure:
+        outcome = failure.code
+        raise
+    finally:
+        if call is not None:
+            await _note_use(ctx.pool, call.call_id, tool, outcome)
+
+
+async def _note_use(pool: asyncpg.Pool, call_id: str, tool: str, outcome: str) -> None:
+    try:
+        async with pool.acquire() as conn:
+            await record_tool_use(conn, call_id, tool, outcome)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+        log.warning("noting a tool use failed", extra={"tool": tool})  # the tool's own answer stands
 
 
 def decode_request(tool: str, data: bytes) -> ToolRequest:
@@ -178,7 +203,8 @@ class ToolServer:
                 if workflow:
                     return await WORKFLOW_HANDLERS[tool](self.ctx, req, None)
                 call = await authorize(self.ctx.pool, tool, req)
-                return await HANDLERS[tool](self.ctx, req, call)
+                result = await _run_logged(HANDLERS[tool], self.ctx, req, call, tool)
+                return result
         except ToolFailure as failure:
             if failure.code == "forbidden":  # who tried what, for whoever watches for abuse
                 log.warning("tool refused", extra={"tool": tool, "workflow": workflow, "reason": failure.message})

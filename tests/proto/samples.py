@@ -32,6 +32,12 @@ EVENTS = [
     e.OutreachProgress(**BASE, incident_id="inc-1", stage="calling_vendor", vendor_id="v-plumb-1"),
     e.IncidentAlertRaised(**BASE, incident_id="inc-1", alert_id="alert:inc-1:emergency", detail="gas smell"),
     e.IncidentAlertHandled(**BASE, incident_id="inc-1", alert_id="alert:inc-1:emergency", by="token:admin"),
+    e.CallReport(**BASE, report_id="rep-1", call_id="call-1", call_type="guest", direction="inbound",
+                 outcome="incident_opened", summary="Guest reported a leak; incident opened.",
+                 follow_ups=["Find a plumber."], incident_id="inc-1", turns=6, caller_turns=3, interruptions=1,
+                 tools=["search_maintenance", "create_incident"],
+                 usage=e.CallUsage(input_audio_tokens=1500, output_audio_tokens=900, report_tokens=320),
+                 cost=e.CallCost(billed_minutes=2, telephony=0.017, gemini=0.0153, total=0.0323), source="gemini"),
 ]
 
 TOOL_REQUESTS = [

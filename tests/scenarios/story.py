@@ -122,8 +122,12 @@ async def _from_database(world: StoryWorld, run: Run) -> dict[str, Any]:
         "SELECT to_status FROM incident_status_history WHERE incident_id = $1 ORDER BY id", last)] if last else []
     bookings = await pool.fetch("SELECT starts_at, ends_at, p.timezone FROM repair_bookings b"
                                 " JOIN properties p ON p.id = b.property_id WHERE incident_id = ANY($1)", ids)
+    reported = {r["call_id"]: r["outcome"] for r in await pool.fetch(
+        "SELECT call_id, outcome FROM call_reports WHERE call_id = ANY($1)", [c["id"] for c in calls])}
     return {
         "_incident_ids": ids, "_call_ids": [c["id"] for c in calls],
+        # each call's end-of-call report outcome (sorted; "-" while a call has none)
+        "reports": sorted(f"{c['call_type']}/{c['direction']}:{reported.get(c['id'], '-')}" for c in calls),
         "incidents": len(ids),
         "status": incidents[-1]["status"] if incidents else None,
         "urgency": incidents[-1]["urgency"] if incidents else None,

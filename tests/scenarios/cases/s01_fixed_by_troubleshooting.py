@@ -15,5 +15,5 @@ SCENARIO = Scenario(
         {"listen": "Yes, it works now, thanks!"},
         {"say": "Great. Goodbye."}, END)]},
     expect={"incidents": 0, "dialled": {"vendor": 0, "landlord": 0, "guest": 0}, "calls_open": 0,
-            "live_calls": 0},
+            "live_calls": 0, "reports": ["guest/inbound:resolved_by_troubleshooting"]},
 )

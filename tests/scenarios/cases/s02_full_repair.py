@@ -17,5 +17,7 @@ SCENARIO = Scenario(
             "history": ["open", "awaiting_quotes", "awaiting_approval", "scheduled"],
             "dialled": {"vendor": 2, "landlord": 1, "guest": 1}, "quotes": 2, "bookings": 1,
             "booked_in_hours": True, "calls_open": 0, "live_calls": 0,
-            "dashboard": {"status": "scheduled", "outreach": "done"}},
+            "dashboard": {"status": "scheduled", "outreach": "done"},
+            "reports": ["guest/inbound:incident_opened", "guest/outbound:update_given", "landlord/outbound:decision",
+                        "vendor/outbound:quote", "vendor/outbound:quote"]},
 )

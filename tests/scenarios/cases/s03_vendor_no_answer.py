@@ -14,5 +14,7 @@ SCENARIO = Scenario(
              VENDOR_PHONE["v-plumb-2"]: {"steps": [{"hangup": True, "at": 0.2}], "max_duration_s": 2},
              LANDLORD_PHONE["p1"]: caller("Yes.")},
     expect={"vendors": ["v-plumb-1", "v-plumb-2", "v-plumb-5"], "quotes": 2, "status": "scheduled",
-            "dialled": {"vendor": 3, "landlord": 1, "guest": 1}, "booked_in_hours": True, "calls_open": 0},
+            "dialled": {"vendor": 3, "landlord": 1, "guest": 1}, "booked_in_hours": True, "calls_open": 0,
+            "reports": ["guest/inbound:incident_opened", "guest/outbound:update_given", "landlord/outbound:decision",
+                        "vendor/outbound:no_answer", "vendor/outbound:quote", "vendor/outbound:quote"]},
 )

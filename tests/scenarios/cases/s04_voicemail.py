@@ -16,5 +16,7 @@ SCENARIO = Scenario(
              VENDOR_PHONE["v-plumb-2"]: {"answered_by": "machine_end_beep", "steps": [], "max_duration_s": 8},
              LANDLORD_PHONE["p1"]: caller("Yes.")},
     expect={"machine": ["v-plumb-2"], "vendors": ["v-plumb-1", "v-plumb-2", "v-plumb-5"], "quotes": 2,
-            "status": "scheduled", "dialled": {"vendor": 3, "landlord": 1, "guest": 1}, "calls_open": 0},
+            "status": "scheduled", "dialled": {"vendor": 3, "landlord": 1, "guest": 1}, "calls_open": 0,
+            "reports": ["guest/inbound:incident_opened", "guest/outbound:update_given", "landlord/outbound:decision",
+                        "vendor/outbound:quote", "vendor/outbound:quote", "vendor/outbound:voicemail"]},
 )

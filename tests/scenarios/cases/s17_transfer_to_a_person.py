@@ -13,5 +13,5 @@ SCENARIO = Scenario(
         {"say": "Of course, I am transferring you now."},
         {"tool_call": {"name": "transfer_to_human", "args": {"reason": "caller asked"}}, "wait": True})]},
     callees={PERSON_ON_DUTY: caller("Hello, this is Sam from the team.")},
-    expect={"outcomes": ["transferred"], "calls_open": 0, "incidents": 0},
+    expect={"outcomes": ["transferred"], "calls_open": 0, "incidents": 0, "reports": ["guest/inbound:escalated"]},
 )

@@ -1,0 +1,115 @@
+"""``/api/history/…``: the manager's history from PostgreSQL (survives a notifier restart).
+
+Same credentials as ``/events`` (session cookie or bearer token), same scope: a token sees
+only its properties. An id outside the scope answers exactly like an id that does not exist
+(404, same body), and a ``property`` filter outside it like a property without rows."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+from aiohttp import web
+
+from .auth import TokenTable, Viewer, authenticate
+from .history_query import MAX_ID, BadQuery, parse
+from .history_repo import Scope, call_detail, costs, incident_detail, search
+
+log = logging.getLogger(__name__)
+NO_STORE = {"Cache-Control": "no-store"}
+STATIC_DIR = Path(__file__).with_name("static")
+_ENCODER = msgspec.json.Encoder()
+
+
+def _json(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=_ENCODER.encode(body), status=status, content_type="application/json",
+                        headers=NO_STORE)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json({"error": message}, status)
+
+
+def _scope(viewer: Viewer) -> Scope:
+    """The viewer's properties (a ``property`` filter outside them then matches nothing)."""
+    if viewer.properties is None:
+        return None
+    return sorted(viewer.properties)
+
+
+class HistoryApi:
+    def __init__(self, tokens: TokenTable) -> None:
+        self.tokens = tokens
+        self.pool: asyncpg.Pool | None = None     # set at start
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/history", self.page)
+        app.router.add_get("/api/history/search", self.search)
+        app.router.add_get("/api/history/costs", self.costs)
+        app.router.add_get("/api/history/calls/{call_id}", self.call)
+        app.router.add_get("/api/history/incidents/{incident_id}", self.incident)
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        if authenticate(request, self.tokens) is None:
+            return web.Response(status=303, headers={**NO_STORE, "Location": "/"})  # the sign-in page
+        return web.FileResponse(STATIC_DIR / "history.html", headers=NO_STORE)
+
+    def _viewer(self, request: web.Request) -> Viewer:
+        viewer = authenticate(request, self.tokens)
+        if viewer is None:
+            raise web.HTTPUnauthorized(text='{"error": "a dashboard session or bearer token is required"}',
+                                       content_type="application/json")
+        return viewer
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise web.HTTPServiceUnavailable(text='{"error": "history is not available yet"}',
+                                             content_type="application/json")
+        return self.pool
+
+    async def search(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request)
+        try:
+            q = parse(request.query)
+        except BadQuery as bad:
+            return _error(400, str(bad))
+        async with self._pool().acquire() as conn:
+            total, rows = await search(conn, _scope(viewer), q)
+        return _json({"kind": q.kind, "total": total, "limit": q.limit, "offset": q.offset, "results": rows})
+
+    async def costs(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request)
+        try:
+            q = parse(request.query)
+        except BadQuery as bad:
+            return _error(400, str(bad))
+        async with self._pool().acquire() as conn:
+            rows = await costs(conn, _scope(viewer), q)
+        return _json({"properties": rows})
+
+    async def call(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request)
+        call_id = request.match_info["call_id"]
+        if len(call_id) > MAX_ID:
+            return _error(404, "no such call")
+        async with self._pool().acquire() as conn:
+            detail = await call_detail(conn, _scope(viewer), call_id)
+        if detail is None:
+            return _error(404, "no such call")
+        raw = detail.pop("report_json")
+        return _json({**detail, "report": json.loads(raw) if raw else None})
+
+    async def incident(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request)
+        incident_id = request.match_info["incident_id"]
+        if len(incident_id) > MAX_ID:
+            return _error(404, "no such incident")
+        async with self._pool().acquire() as conn:
+            detail = await incident_detail(conn, _scope(viewer), incident_id)
+        if detail is None:
+            return _error(404, "no such incident")
+        return _json(detail)
