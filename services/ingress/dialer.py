@@ -38,7 +38,10 @@ from .metrics import IngressMetrics
 
 log = logging.getLogger("fixline.ingress.dialer")
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
-ACK_WAIT_S = 60.0
+# A redelivery while the first delivery is still dialling is harmless (the claim makes it a
+# "duplicate"), so the ack wait only bounds how long a DialCall held by a dialer that died waits:
+# short, or the callee is rung after outreach has given up on the call.
+ACK_WAIT_S = 5.0
 BATCH = 10
 
 

@@ -13,8 +13,10 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .parts import LANDLORD_PHONE, VENDOR_PHONE
+from .parts import HUMAN_SAYS_SURE, LANDLORD_PHONE, LEAK, STILL, VENDOR_PHONE, caller, guest_callback, \
+    guest_reports, landlord_decides, vendor_quotes
 from .processes import ServiceProcess, back_in_process, in_own_process, wait_for
+from .story import GuestCall, Scenario
 
 Condition = Callable[[Any, list[str]], Awaitable[bool]]  # (world, guest numbers) -> the step is reached
 STEP_TIMEOUT_S = 90.0
@@ -128,3 +130,25 @@ class Crash:
 
     def expected(self) -> str:
         return f"{self.service} killed at {', '.join(step.__name__ for step in self.at)}; restarted each time"
+
+
+# Every party dialled exactly once (the carrier's record), one visit in the calendar, the story finished.
+FINISHED_ONCE = {
+    "status": "scheduled", "history": ["open", "awaiting_quotes", "awaiting_approval", "scheduled"],
+    "dials": {"v-plumb-1": 1, "v-plumb-2": 1, "landlord:p1": 1, "guest": 1},
+    "dialled": {"vendor": 2, "landlord": 1, "guest": 1}, "quotes": 2, "bookings": 1, "calendar_visits": 1,
+    "calls_open": 0, "dashboard": {"status": "scheduled", "outreach": "done"}}
+
+
+def repair_story_with(crash: Crash, name: str, story: str, callees: dict | None = None) -> Scenario:
+    """The full repair (s02: two plumbers quote, the owner approves, booked, guest called back)
+    with ``crash`` in it, expecting the same ending as without it."""
+    return Scenario(
+        name=name, story=story, calls=[GuestCall(caller(LEAK, STILL))],
+        agents={"guest": [guest_reports()], "vendor:v-plumb-1": [vendor_quotes(240.0, days=1, at="10:00")],
+                "vendor:v-plumb-2": [vendor_quotes(180.0, days=2, at="14:00")],
+                "landlord": [landlord_decides(True)], "guest_callback": [guest_callback()]},
+        callees={VENDOR_PHONE["v-plumb-1"]: HUMAN_SAYS_SURE, VENDOR_PHONE["v-plumb-2"]: HUMAN_SAYS_SURE,
+                 LANDLORD_PHONE["p1"]: caller("Yes."), **(callees or {})},
+        before=crash.before, extra=crash.extra, after=crash.after,
+        expect={"crash": crash.expected(), **FINISHED_ONCE}, timeout_s=150.0)

@@ -36,6 +36,8 @@ from tests.support.services import running
 ROOT = Path(__file__).resolve().parents[2]
 IN_PROCESS = {"ingress": IngressService, "tools": ToolsService, "outreach": OutreachService, "bridge": BridgeService}
 START_TIMEOUT_S = 60.0
+# Ingress admits calls only once it has heard the bridges' capacity (reported every 2 s).
+HEARD_BEFORE_READY = {"ingress": subjects.BRIDGE_CAPACITY}
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -92,6 +94,8 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.name} did not start in its own process (log: {self.log_path})")
         finally:
             await sub.unsubscribe()
+        if self.name in HEARD_BEFORE_READY:  # it is subscribed (it heartbeats after start): it hears the next one
+            await _next_message(self.nc, HEARD_BEFORE_READY[self.name])
 
     async def kill(self) -> None:
         """SIGKILL: the process gets no chance to drain, ack, checkpoint or say goodbye."""
@@ -109,6 +113,19 @@ class ServiceProcess:
             await asyncio.wait_for(self.proc.wait(), self.settings.drain_timeout_s + 10)
         except TimeoutError:
             await self.kill()
+
+
+async def _next_message(nc, subject: str, timeout_s: float = 10.0) -> None:
+    heard = asyncio.Event()
+
+    async def cb(_msg) -> None:
+        heard.set()
+
+    sub = await nc.subscribe(subject, cb=cb)
+    try:
+        await asyncio.wait_for(heard.wait(), timeout_s)
+    finally:
+        await sub.unsubscribe()
 
 
 async def in_own_process(world, name: str) -> ServiceProcess:
