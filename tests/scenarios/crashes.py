@@ -39,6 +39,13 @@ async def ingress_dialling(world, guests: list[str]) -> bool:
                                 f" ({_OF_INCIDENT})", guests)
 
 
+async def plumbers_phones_ringing(world, guests: list[str]) -> bool:
+    """Ingress has placed both plumbers' calls (the carrier has them, ringing), its acks and
+    bookkeeping of them perhaps not done yet."""
+    plumbers = {VENDOR_PHONE["v-plumb-1"], VENDOR_PHONE["v-plumb-2"]}
+    return {c.to for c in list(world.twilio.calls.values()) if c.status == "ringing"} >= plumbers
+
+
 async def quote_recorded(world, guests: list[str]) -> bool:
     """The first vendor's quote is in (record_quote committed; QuoteReceived on its way)."""
     return await _exists(world, f"SELECT 1 FROM quotes WHERE incident_id IN ({_OF_INCIDENT})", guests)
@@ -140,15 +147,16 @@ FINISHED_ONCE = {
     "calls_open": 0, "dashboard": {"status": "scheduled", "outreach": "done"}}
 
 
-def repair_story_with(crash: Crash, name: str, story: str, callees: dict | None = None) -> Scenario:
+def repair_story_with(crash: Crash, name: str, story: str, second_vendor_thinks_s: float = 0.0,
+                      plumbers_ring_s: float | None = None) -> Scenario:
     """The full repair (s02: two plumbers quote, the owner approves, booked, guest called back)
     with ``crash`` in it, expecting the same ending as without it."""
     return Scenario(
         name=name, story=story, calls=[GuestCall(caller(LEAK, STILL))],
         agents={"guest": [guest_reports()], "vendor:v-plumb-1": [vendor_quotes(240.0, days=1, at="10:00")],
-                "vendor:v-plumb-2": [vendor_quotes(180.0, days=2, at="14:00")],
+                "vendor:v-plumb-2": [vendor_quotes(180.0, days=2, at="14:00", think_s=second_vendor_thinks_s)],
                 "landlord": [landlord_decides(True)], "guest_callback": [guest_callback()]},
-        callees={VENDOR_PHONE["v-plumb-1"]: HUMAN_SAYS_SURE, VENDOR_PHONE["v-plumb-2"]: HUMAN_SAYS_SURE,
-                 LANDLORD_PHONE["p1"]: caller("Yes."), **(callees or {})},
+        callees={**{VENDOR_PHONE[v]: {**HUMAN_SAYS_SURE, "ring_s": plumbers_ring_s} if plumbers_ring_s else
+                    HUMAN_SAYS_SURE for v in ("v-plumb-1", "v-plumb-2")}, LANDLORD_PHONE["p1"]: caller("Yes.")},
         before=crash.before, extra=crash.extra, after=crash.after,
         expect={"crash": crash.expected(), **FINISHED_ONCE}, timeout_s=150.0)
