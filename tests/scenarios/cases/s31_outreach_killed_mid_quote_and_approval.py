@@ -9,5 +9,5 @@ from ..crashes import Crash, awaiting_approval, quote_recorded, repair_story_wit
 CRASH = Crash("outreach", at=(quote_recorded, awaiting_approval))
 
 SCENARIO = repair_story_with(
-    CRASH, name="outreach killed mid-quote, mid-approval",
+    CRASH, name="outreach killed mid-quote+approval",
     story="kill -9 outreach as the first quote is recorded, and again as the owner is to be asked.")

@@ -25,6 +25,6 @@ async def google_as_usual(world, run) -> None:
 
 
 SCENARIO = dataclasses.replace(repair_story_with(
-    CRASH, name="tools killed mid-quote, mid-booking",
+    CRASH, name="tools killed mid-quote+booking",
     story="kill -9 tools as the first quote is recorded and again while it books the visit.",
     second_vendor_thinks_s=10.0), before=slow_google, after=google_as_usual)
