@@ -1,6 +1,7 @@
 """``CalendarEmulator``: Calendar v3 events/freeBusy + the OAuth2 token endpoint."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -46,6 +47,7 @@ class CalendarEmulator(AppServer):
         self.token_requests: list[dict] = []
         self.requests: list[tuple[str, str]] = []
         self.failures: list[tuple[int, str, str]] = []
+        self.insert_delay_s = 0.0
 
     @property
     def api_endpoint(self) -> str:
@@ -145,6 +147,8 @@ class CalendarEmulator(AppServer):
     async def _insert(self, request: web.Request) -> web.Response:
         body = await request.json()
         event = self.store.insert(request.match_info["calendarId"], body, self._caller(request))
+        if self.insert_delay_s:  # a slow Google: the event is stored, the answer comes late
+            await asyncio.sleep(self.insert_delay_s)
         return web.json_response(event)
 
     async def _get(self, request: web.Request) -> web.Response:

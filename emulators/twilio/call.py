@@ -200,7 +200,9 @@ class Call:
             self.set_status("initiated")
         self.set_status("ringing")
         try:
-            await asyncio.wait_for(self._interrupt.wait(), self.emu.ring_s)
+            ring_s = self.callee.ring_s if self.callee.ring_s is not None and self.direction != "inbound" \
+                else self.emu.ring_s
+            await asyncio.wait_for(self._interrupt.wait(), ring_s)
         except asyncio.TimeoutError:
             pass
         return not self._hangup

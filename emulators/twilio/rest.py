@@ -1,6 +1,7 @@
 """Twilio REST API (2010-04-01) Calls resource: create, fetch, update, list."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ class RestApi:
         if error is not None:
             return error
         call = self._new_call(form)
+        if self.emu.create_delay_s:
+            await asyncio.sleep(self.emu.create_delay_s)
         return web.json_response(call.to_json(), status=201)
 
     def _validate_create(self, form) -> web.Response | None:

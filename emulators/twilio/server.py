@@ -45,6 +45,7 @@ class TwilioEmulator(AppServer):
         self.calls: dict[str, Call] = {}
         self.rest_requests: list[tuple[str, str, Any]] = []
         self.failures: list[tuple[int, int, str]] = []
+        self.create_delay_s = 0.0  # a slow Twilio: calls.create answers this late (the call already rings)
         self.callback_log: list[dict] = []
         self.errors: list[BaseException] = []
         self._callees: dict[str, CalleeScript] = {}

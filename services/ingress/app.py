@@ -19,6 +19,7 @@ from .capacity import BridgeCapacityTable
 from .dial_policy import DialPolicy
 from .dialer import Dialer, stop_and_wait
 from .metrics import IngressMetrics
+from .reconcile import end_calls_twilio_ended
 from .signature import WebhookVerifier
 from .stream_end import StreamEndWatcher
 from .twilio_rest import create_client
@@ -96,6 +97,7 @@ class IngressService:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
             self._dialer_task = self._tasks.spawn(self.dialer.run(rt.nc), name="dialer")
+            self._tasks.spawn(end_calls_twilio_ended(rt.pool, client), name="reconcile-calls")
         else:
             log.warning("Twilio credentials not set: outbound dialing is off (DialCall commands wait in the stream)")
 

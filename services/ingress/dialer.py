@@ -39,7 +39,10 @@ from .metrics import IngressMetrics
 
 log = logging.getLogger(__name__)
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
-ACK_WAIT_S = 60.0
+# A redelivery while the first delivery is still dialling is harmless (the claim makes it a
+# "duplicate"), so the ack wait only bounds how long a DialCall held by a dialer that died waits:
+# short, or the callee is rung after outreach has given up on the call.
+ACK_WAIT_S = 5.0
 BATCH = 10
 
 
@@ -58,9 +61,10 @@ class Dialer:
         self._stopping.set()
 
     async def run(self, nc: NATS) -> None:
-        sub = await nc.jetstream().pull_subscribe(
-            subjects.CALLS_DIAL, durable=self.settings.dialer_consumer, stream=subjects.CALLS_STREAM,
-            config=ConsumerConfig(ack_wait=ACK_WAIT_S))
+        js, durable = nc.jetstream(), self.settings.dialer_consumer
+        sub = await js.pull_subscribe(subjects.CALLS_DIAL, durable=durable, stream=subjects.CALLS_STREAM,
+                                      config=ConsumerConfig(ack_wait=ACK_WAIT_S))
+        await _update_ack_wait(js, durable)
         try:
             await self._consume(sub)
         finally:
@@ -196,3 +200,11 @@ async def stop_and_wait(dialer: Dialer, task: asyncio.Task[None]) -> None:
     dialer.stop()
     with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
         await asyncio.wait_for(task, 15)
+
+
+async def _update_ack_wait(js: JetStreamContext, durable: str) -> None:
+    """A durable made by an older release keeps its config; give it this release's ack wait."""
+    config = (await js.consumer_info(subjects.CALLS_STREAM, durable)).config
+    if config.ack_wait != ACK_WAIT_S:
+        config.ack_wait = ACK_WAIT_S
+        await js.add_consumer(subjects.CALLS_STREAM, config=config)

@@ -3,6 +3,8 @@ and the calls it placed (``outreach_calls``), used to route call results to work
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import asyncpg
 
 # Incident category -> vendor trade; anything else goes to general repairs.
@@ -70,3 +72,24 @@ async def workflow_for_landlord(conn: asyncpg.Connection, incident_id: str) -> s
     return await conn.fetchval(
         "SELECT workflow_id FROM outreach_calls WHERE incident_id = $1 AND kind = 'landlord'"
         " ORDER BY created_at DESC LIMIT 1", incident_id)
+
+
+async def recorded_quote(conn: asyncpg.Connection, incident_id: str, vendor_id: str) -> dict | None:
+    """The vendor's quote as the tools recorded it, in the shape of the routed QuoteReceived."""
+    row = await conn.fetchrow("SELECT id, vendor_id, price::float AS price, currency, earliest_start FROM quotes"
+                              " WHERE incident_id = $1 AND vendor_id = $2", incident_id, vendor_id)
+    if row is None:
+        return None
+    start = row["earliest_start"].astimezone(UTC).isoformat() if row["earliest_start"] else None
+    return {"kind": "quote", "quote_id": row["id"], "vendor_id": row["vendor_id"], "price": row["price"],
+            "currency": row["currency"], "earliest_start": start}
+
+
+async def recorded_decision(conn: asyncpg.Connection, incident_id: str, call_id: str) -> dict | None:
+    """The owner's decision made on this call, in the shape of the routed DecisionMade."""
+    row = await conn.fetchrow("SELECT id, approved, vendor_id, notes FROM approval_decisions"
+                              " WHERE incident_id = $1 AND call_id = $2", incident_id, call_id)
+    if row is None:
+        return None
+    return {"kind": "decision", "decision_id": row["id"], "approved": row["approved"], "vendor_id": row["vendor_id"],
+            "notes": row["notes"]}

@@ -117,6 +117,19 @@ async def place_call(spec: dict) -> None:
                                       "incident_id": spec["incident_id"], "duplicate": ack.duplicate})
 
 
+@DBOS.step(**RETRY)
+async def recorded_result(spec: dict) -> dict | None:
+    """The call's quote / decision as the database has it: the truth when its event is late.
+    After a crash the event in flight is redelivered only after the consumer's ack wait, which
+    can be after the hang-up that followed it, and after the grace the call waits for it."""
+    async with current().pool.acquire() as conn:
+        if spec["kind"] == "vendor":
+            return await repo.recorded_quote(conn, spec["incident_id"], spec["vendor_id"])
+        if spec["kind"] == "landlord":
+            return await repo.recorded_decision(conn, spec["incident_id"], spec["call_id"])
+    return None
+
+
 async def _tool(request: ToolRequest) -> object:
     """A workflow tool (``tools.workflow.<name>``): acts without a call, as the workflow."""
     name = type(request).__struct_config__.tag

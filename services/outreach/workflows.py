@@ -66,7 +66,8 @@ def _complete(result: dict, kind: str) -> bool:
 @DBOS.workflow()
 async def phone_call(spec: dict) -> dict:
     """Dial once, then collect the call's results until it is complete or the deadline passes.
-    After the call ended without its record (quote/decision), wait ``grace_s`` for a late one."""
+    After the call ended without its record (quote/decision), wait ``grace_s`` for a late one,
+    then read it from the database (its event may still be on its way after a crash)."""
     await steps.place_call(spec)
     result = {"call_id": spec["call_id"], "vendor_id": spec["vendor_id"], "ended": None, "quote": None,
               "decision": None, "timed_out": False}
@@ -80,6 +81,9 @@ async def phone_call(spec: dict) -> dict:
         _absorb(result, message)
         if result["ended"] is not None:
             deadline = min(deadline, now + spec["grace_s"])
+    record = RECORD_OF.get(spec["kind"])
+    if record is not None and result[record] is None:
+        result[record] = await steps.recorded_result(spec)
     if spec.get("notify"):
         await DBOS.send_async(spec["notify"]["workflow_id"], {"index": spec["notify"]["index"]}, VENDOR_DONE_TOPIC)
     return result

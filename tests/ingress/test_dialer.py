@@ -244,3 +244,15 @@ async def test_a_call_row_with_a_premium_number_is_not_dialled_either(nats_url, 
     assert (row["dial_state"], row["status"], row["end_reason"]) == ("failed", "failed", "dial_failed")
     events = await events_for_call(nc, "p1", command.call_id, want=1)
     assert [type(e) for e in events] == [CallEnded] and "dial policy" in events[0].reason
+
+
+async def test_a_durable_from_an_older_release_gets_this_releases_ack_wait(nats_url, ingress_database_url, nc):
+    from services.ingress.dialer import ACK_WAIT_S
+    async with dialer_ingress(nats_url, ingress_database_url, nc, "http://127.0.0.1:1") as (_, durable):
+        async def ack_wait() -> float:
+            return (await nc.jetstream().consumer_info(subjects.CALLS_STREAM, durable)).config.ack_wait
+        assert await wait_for(lambda: _is(ack_wait, ACK_WAIT_S)), "the dialer's durable keeps an old ack wait"
+
+
+async def _is(read, wanted) -> bool:
+    return await read() == wanted

@@ -39,9 +39,11 @@ def guest_reports(category: str = "plumbing", needs_professional: bool = True, u
         END)
 
 
-def vendor_quotes(price: float, days: int = 1, at: str = "10:00", then: dict | None = None) -> dict:
+def vendor_quotes(price: float, days: int = 1, at: str = "10:00", then: dict | None = None,
+                  think_s: float = 0.0) -> dict:
+    """``think_s``: the vendor checks the diary this long before the quote is recorded."""
     steps = [{"say": "Hello, Fixline calling about a repair. Could you quote?"},
-             {"listen": "Sure."},
+             {"listen": "Sure."}, *([{"sleep": think_s}] if think_s else []),
              {"tool_call": {"name": "record_quote", "args": {
                  "price": price, "currency": "USD",
                  "earliest_start": {"$time": {"days": days, "at": at, "tz": LA}}}}, "wait": True}]

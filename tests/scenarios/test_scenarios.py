@@ -21,12 +21,13 @@ async def test_scenario(world, case):
     run = await play(world, scenario)
     try:
         got = await settle(world, run)
+        detail = await observe(world, run, {"open_calls", "stages", "vendors", "guest_end_reasons"}) \
+            if got != scenario.expect else {}
     finally:
         if scenario.after:
             await scenario.after(world, run)
     RESULTS.append((scenario.name, _show(scenario.expect), _show(got), got == scenario.expect))
     if got != scenario.expect:
-        detail = await observe(world, run, {"open_calls", "stages", "vendors", "guest_end_reasons"})
         pytest.fail(f"{scenario.story}\nexpected {scenario.expect}\ngot      {got}\nmore     {detail}")
 
 

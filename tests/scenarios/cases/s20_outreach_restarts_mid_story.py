@@ -1,6 +1,6 @@
 """Outreach is restarted (drained, then started again with the same executor id) while the
 plumbers' calls are under way: the story still finishes, everyone phoned exactly once, one booking.
-(A graceful restart; SIGKILL at each step is not covered yet.)"""
+(A graceful restart; SIGKILL at each step: s30-s34.)"""
 import asyncio
 
 from services.outreach.app import OutreachService
