@@ -144,8 +144,34 @@ class OutreachProgress(Event, frozen=True, kw_only=True):
     call_id: str | None = None
 
 
+class CallbackPromised(Event, frozen=True, kw_only=True):
+    """The system told a caller "we will call you back" (the bridge's apology fallback, the call's
+    time limit, the tools being unreachable, or the agent's ``schedule_callback`` tool): outreach
+    dials ``to_number`` back later. ``call_id`` is the call that made the promise (one per call)."""
+
+    call_id: str
+    to_number: str
+    reason: str               # agent_unavailable | time_limit | tools_unavailable | agent_request
+    call_type: CallType = "guest"
+    incident_id: str | None = None
+    note: str = ""            # the agent's words when it scheduled the call-back itself
+
+
+CallbackStage = Literal["scheduled", "calling", "no_answer", "done", "escalated"]
+
+
+class CallbackProgress(Event, frozen=True, kw_only=True):
+    """Where the call-back promised on ``call_id`` stands (outreach's ``callback:<call_id>``)."""
+
+    call_id: str
+    stage: CallbackStage
+    detail: str = ""
+    callback_call_id: str | None = None
+    incident_id: str | None = None
+
+
 AnyEvent = (
     IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
-    | VendorCodeReleased | VendorCodeRefused | OutreachProgress
+    | VendorCodeReleased | VendorCodeRefused | OutreachProgress | CallbackPromised | CallbackProgress
 )

@@ -31,6 +31,7 @@ from . import personas
 from .audio import InboundAudio, OutboundAudio
 from .audio.g711 import audioop
 from .call_control import ControlSubscription, TwilioRest
+from .callback_promise import CallbackPromise
 from .codecs import twilio as wire
 from .ending import Ending
 from .events_out import EventSink
@@ -84,7 +85,9 @@ class Call:
         self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
-                                                      TRANSFER: self.ending.transfer_tool})
+                                                      TRANSFER: self.ending.transfer_tool},
+                                     on_unreachable=self._tools_unreachable)
+        self.promise = CallbackPromise(ctx, deps.sink, self._incident_id)
         self.control = ControlSubscription(deps.nc, ctx.call_id, self.ending.on_command)
         self.started = time.monotonic()
         self.model_speaking = False
@@ -171,6 +174,13 @@ class Call:
             await self.link.flush_audio()
             return "caller_hangup"
         return None
+
+    def _incident_id(self) -> str:
+        return self.tools.ctx.incident_id  # the dispatcher learns the incident the call opened
+
+    def _tools_unreachable(self, tool: str) -> bool:
+        """A tool the agent needs is down: the system promises a call-back (guest calls)."""
+        return self.promise.make("tools_unavailable", f"{tool} could not be reached")
 
     def _bad(self, reason: str) -> str | None:
         self.metrics.bad_messages.labels(reason).inc()

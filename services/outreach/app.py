@@ -9,6 +9,7 @@ import logging
 from services.common.runtime import Runtime
 
 from . import analysis, engine
+from .callbacks import CallbackTrigger
 from .context import OutreachContext, install
 from .triggers import Consumer, IncidentTrigger, ResultRouter
 
@@ -35,7 +36,7 @@ class OutreachService:
         install(self.ctx)
         engine.launch(rt.settings)
         try:
-            self.consumers = [IncidentTrigger(self.ctx), ResultRouter(self.ctx)]
+            self.consumers = [IncidentTrigger(self.ctx), ResultRouter(self.ctx), CallbackTrigger(self.ctx)]
             subs = [await consumer.subscribe() for consumer in self.consumers]
         except BaseException:
             await engine.shutdown()

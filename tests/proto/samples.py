@@ -30,6 +30,8 @@ EVENTS = [
     e.VendorCodeReleased(**BASE, vendor_id="v-plumb-1", call_id="call-2"),
     e.VendorCodeRefused(**BASE, caller_phone="+15550209999", reason="unknown_caller", call_id="call-3"),
     e.OutreachProgress(**BASE, incident_id="inc-1", stage="calling_vendor", vendor_id="v-plumb-1"),
+    e.CallbackPromised(**BASE, call_id="call-1", to_number="+15550001111", reason="agent_unavailable"),
+    e.CallbackProgress(**BASE, call_id="call-1", stage="calling", callback_call_id="cb-1", incident_id="inc-1"),
 ]
 
 TOOL_REQUESTS = [

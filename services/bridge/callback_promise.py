@@ -1,0 +1,48 @@
+""""We will call you back", said by the system, recorded as a fact.
+
+The bridge promises a call-back when the call is cut short by something the system decided:
+Gemini is gone for good and nobody takes a transfer (the recorded apology), the call reached
+its time limit (the wrap-up), or a tool the agent needs could not be reached. The promise is
+a ``CallbackPromised`` event; outreach's ``callback:<call id>`` workflow keeps it. What a
+model says in its own words is not a promise (only its ``schedule_callback`` tool is).
+One promise per call: the first reason wins (the event's ``Nats-Msg-Id`` is per call, too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fixline_proto.events import CallbackPromised
+
+from .events_out import EventSink
+from .personas import CallContext
+
+log = logging.getLogger("fixline.bridge.callback")
+CALLBACK_CALL_TYPES = frozenset({"guest"})  # vendors and owners are phoned again by outreach's own workflow
+
+
+class CallbackPromise:
+    def __init__(self, ctx: CallContext, sink: EventSink, incident_id: Callable[[], str]) -> None:
+        self.ctx, self.sink, self._incident_id = ctx, sink, incident_id
+        self.reason: str | None = None
+
+    @property
+    def possible(self) -> bool:
+        """A call-back can be promised on this call (a guest, with a number to call)."""
+        return self.ctx.call_type in CALLBACK_CALL_TYPES and bool(self.ctx.caller_phone)
+
+    def make(self, reason: str, note: str = "") -> bool:
+        """Record the promise (once per call); False when no call-back can be made."""
+        if not self.possible:
+            return False
+        if self.reason is not None:
+            return True
+        self.reason = reason
+        ctx = self.ctx
+        event = CallbackPromised(property_id=ctx.property_id, call_id=ctx.call_id, to_number=ctx.caller_phone,
+                                 reason=reason, call_type="guest", incident_id=self._incident_id() or None,
+                                 note=note[:300])
+        self.sink.emit(event, f"{ctx.call_id}:callback.promised")
+        log.info("call-back promised", extra={"reason": reason})
+        return True
