@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fixline_proto import events as ev
 from fixline_proto.base import Event
 
-from .views import Booking, Call, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
+from .views import Booking, Call, CallbackStep, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
 
 CLOSED_STATUSES = frozenset({"resolved", "cancelled"})
 MAX_CLOSED_INCIDENTS_PER_PROPERTY = 100
@@ -40,6 +40,8 @@ class DashboardState:
                 self._apply_call(event)
             case ev.TranscriptTurn():
                 self._apply_turn(event)
+            case ev.CallbackProgress():
+                self._apply_callback(event)
             case _:
                 pass  # audit-only events (vendor codes...) are not on the dashboard
 
@@ -103,6 +105,19 @@ class DashboardState:
                         call_id=event.call_id, at=event.occurred_at))
                 if event.stage == "recommended":
                     incident.recommendation = event.detail
+
+    def _apply_callback(self, event: ev.CallbackProgress) -> None:
+        """On the cut-off call (if still shown: never a phantom live call) and on its incident."""
+        call = self.calls.get(event.call_id)
+        if call is not None:
+            call.callback = CallbackStep(stage=event.stage, detail=event.detail,
+                                         callback_call_id=event.callback_call_id, at=event.occurred_at)
+        if event.incident_id:
+            incident = self._incident(event, event.incident_id)
+            if all(step.id != event.id for step in incident.outreach):
+                incident.outreach.append(OutreachStep(id=event.id, stage=f"callback_{event.stage}",
+                                                      detail=event.detail, call_id=event.callback_call_id,
+                                                      at=event.occurred_at))
 
     def _prune_incidents(self, property_id: str) -> None:
         closed = [i for i in self.incidents.values()
