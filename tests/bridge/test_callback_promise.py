@@ -1,0 +1,42 @@
+"""The bridge records "we will call you back" once per call, only where a call-back can be made
+(a guest, with a number): vendors and owners are phoned again by outreach's own workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fixline_proto.events import CallbackPromised
+from services.bridge.callback_promise import CallbackPromise
+from services.bridge.personas import CallContext
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.emitted: list[tuple[Any, str]] = []
+
+    def emit(self, event: Any, msg_id: str) -> None:
+        self.emitted.append((event, msg_id))
+
+
+def ctx(**overrides: str) -> CallContext:
+    values = {"call_id": "call-1", "call_type": "guest", "property_id": "p1", "caller_phone": "+15550001111"}
+    return CallContext(**{**values, **overrides})
+
+
+def test_one_promise_per_call_with_the_incident_the_call_opened():
+    sink, incident = Sink(), {"id": ""}
+    promise = CallbackPromise(ctx(), sink, lambda: incident["id"])  # type: ignore[arg-type]
+    incident["id"] = "inc-9"
+    assert promise.make("tools_unavailable", "create_incident could not be reached")
+    assert promise.make("agent_unavailable")  # already promised: still true, nothing new
+    ((event, msg_id),) = sink.emitted
+    assert isinstance(event, CallbackPromised) and msg_id == "call-1:callback.promised"
+    assert (event.reason, event.to_number, event.incident_id, event.property_id) == (
+        "tools_unavailable", "+15550001111", "inc-9", "p1")
+
+
+def test_no_promise_for_vendors_owners_or_a_caller_without_a_number():
+    for context in (ctx(call_type="vendor"), ctx(call_type="landlord"), ctx(caller_phone="")):
+        sink = Sink()
+        assert not CallbackPromise(context, sink, lambda: "").make("time_limit")  # type: ignore[arg-type]
+        assert sink.emitted == []
