@@ -48,6 +48,7 @@ class Scenario:
     callees: dict[str, dict] = dataclasses.field(default_factory=dict)  # outbound number -> callee script
     before: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None
     extra: Callable[[StoryWorld, "Run"], Awaitable[dict[str, Any]]] | None = None  # story-specific facts
+    after: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None  # undo what ``before`` changed
     timeout_s: float = 120.0
 
 

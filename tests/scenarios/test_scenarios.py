@@ -19,7 +19,11 @@ CASES = sorted(m.name for m in pkgutil.iter_modules(cases.__path__))
 async def test_scenario(world, case):
     scenario = importlib.import_module(f"{cases.__name__}.{case}").SCENARIO
     run = await play(world, scenario)
-    got = await settle(world, run)
+    try:
+        got = await settle(world, run)
+    finally:
+        if scenario.after:
+            await scenario.after(world, run)
     RESULTS.append((scenario.name, _show(scenario.expect), _show(got), got == scenario.expect))
     if got != scenario.expect:
         detail = await observe(world, run, {"open_calls", "stages", "vendors", "guest_end_reasons"})
