@@ -8,15 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from .rest import twilio_error
 from .webhooks import new_sid, rfc2822
-
-if TYPE_CHECKING:
-    from .server import TwilioEmulator
 
 URL = re.compile(r"^https?://[^/\s]+(/\S*)?$")
 URL_FIELDS = {"VoiceUrl": "voice_url", "VoiceFallbackUrl": "voice_fallback_url", "StatusCallback": "status_callback",
@@ -58,12 +56,16 @@ class IncomingNumber:
 
 
 class IncomingNumbersApi:
-    def __init__(self, emu: "TwilioEmulator", auth) -> None:
-        self.emu, self._auth = emu, auth
+    """``auth`` checks a request (the Calls API's check: None or the error response);
+    ``requests`` is the emulator's log of REST writes."""
+
+    def __init__(self, account_sid: str, auth: Callable[[web.Request], web.Response | None],
+                 requests: list[tuple[str, str, Any]]) -> None:
+        self.account_sid, self._auth, self.requests = account_sid, auth, requests
         self.numbers: dict[str, IncomingNumber] = {}
 
     def add(self, phone_number: str, friendly_name: str = "") -> IncomingNumber:
-        number = IncomingNumber(new_sid("PN"), self.emu.account_sid, phone_number, friendly_name or phone_number)
+        number = IncomingNumber(new_sid("PN"), self.account_sid, phone_number, friendly_name or phone_number)
         self.numbers[number.sid] = number
         return number
 
@@ -83,7 +85,7 @@ class IncomingNumbersApi:
                  if query.get("PhoneNumber", n.phone_number) == n.phone_number
                  and query.get("FriendlyName", n.friendly_name) == n.friendly_name]
         size = int(query.get("PageSize", "50"))
-        uri = f"/2010-04-01/Accounts/{self.emu.account_sid}/IncomingPhoneNumbers.json"
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
         return web.json_response({"incoming_phone_numbers": [n.to_json() for n in found[:size]],
                                   "end": max(0, min(len(found), size) - 1), "first_page_uri": uri,
                                   "next_page_uri": None, "page": 0, "page_size": size,
@@ -108,7 +110,7 @@ class IncomingNumbersApi:
         if isinstance(number, web.Response):
             return number
         form = await request.post()
-        self.emu.rest_requests.append(("POST", request.path, form.copy()))
+        self.requests.append(("POST", request.path, form.copy()))
         for name in URL_FIELDS:
             if form.get(name) and not URL.match(form[name]):
                 return twilio_error(400, 21402, f"{name} is not valid.")

@@ -51,7 +51,7 @@ class TwilioEmulator(AppServer):
         self.default_callee = CalleeScript.load(default_callee)
         self.http: aiohttp.ClientSession | None = None  # type: ignore[assignment]
         self._rest = RestApi(self)
-        self._numbers = IncomingNumbersApi(self, self._rest._auth)
+        self._numbers = IncomingNumbersApi(self.account_sid, self._rest._auth, self.rest_requests)
 
     # ------------------------------------------------------------ lifecycle
 
