@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .rest import twilio_error
+from .errors import twilio_error
 from .webhooks import new_sid, rfc2822
 
 URL = re.compile(r"^https?://[^/\s]+(/\S*)?$")
