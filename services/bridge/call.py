@@ -41,7 +41,7 @@ from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
 from .personas import CallContext
 from .playback import Playback
-from .tool_schema import END_CALL, TRANSFER
+from .tool_schema import END_CALL, SCHEDULE_CALLBACK, TRANSFER
 from .tools_dispatch import ToolsDispatcher
 from .transcript import Transcript
 
@@ -82,12 +82,13 @@ class Call:
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
                                batch_frames=deps.options.inbound_batch_ms // 20)
         self.ending = Ending(self)
+        self.promise = CallbackPromise(ctx, deps.sink, self._incident_id)
         self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
-                                                      TRANSFER: self.ending.transfer_tool},
+                                                      TRANSFER: self.ending.transfer_tool,
+                                                      SCHEDULE_CALLBACK: self.promise.schedule_callback_tool},
                                      on_unreachable=self._tools_unreachable)
-        self.promise = CallbackPromise(ctx, deps.sink, self._incident_id)
         self.control = ControlSubscription(deps.nc, ctx.call_id, self.ending.on_command)
         self.started = time.monotonic()
         self.model_speaking = False

@@ -4,7 +4,8 @@ The bridge promises a call-back when the call is cut short by something the syst
 Gemini is gone for good and nobody takes a transfer (the recorded apology), the call reached
 its time limit (the wrap-up), or a tool the agent needs could not be reached. The promise is
 a ``CallbackPromised`` event; outreach's ``callback:<call id>`` workflow keeps it. What a
-model says in its own words is not a promise (only its ``schedule_callback`` tool is).
+model says in its own words is not a promise: only its ``schedule_callback`` tool call is
+(reason ``agent_request``; declared to guest calls only).
 One promise per call: the first reason wins (the event's ``Nats-Msg-Id`` is per call, too).
 """
 
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fixline_proto.events import CallbackPromised
 
 from .events_out import EventSink
 from .personas import CallContext
+from .tool_schema import CALLBACK_CALL_TYPES
+from .tools_dispatch import error_response
 
 log = logging.getLogger("fixline.bridge.callback")
-CALLBACK_CALL_TYPES = frozenset({"guest"})  # vendors and owners are phoned again by outreach's own workflow
 
 
 class CallbackPromise:
@@ -46,3 +49,11 @@ class CallbackPromise:
         self.sink.emit(event, f"{ctx.call_id}:callback.promised")
         log.info("call-back promised", extra={"reason": reason})
         return True
+
+    async def schedule_callback_tool(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The agent's ``schedule_callback``: the tool call is the promise."""
+        if not self.make("agent_request", str(args.get("reason", ""))):
+            return error_response("unavailable", "No call-back can be arranged on this call. "
+                                  "Offer to transfer the caller to a person instead.")
+        return {"output": {"ok": True, "note": "The team will phone the caller back in a few minutes. "
+                                               "Tell them so."}}

@@ -18,7 +18,8 @@ async def load(conn: asyncpg.Connection, promise: dict) -> dict:
         "SELECT c.id, c.property_id, c.direction, c.from_number, c.to_number, c.incident_id, c.created_at,"
         " p.name AS property_name, p.address, p.timezone FROM calls c JOIN properties p ON p.id = c.property_id"
         " WHERE c.id = $1", promise["call_id"])
-    job = {**promise, "why": WHY.get(promise["reason"], promise["reason"])}
+    why = WHY.get(promise["reason"], promise["reason"])
+    job = {**promise, "why": f"{why} ({promise['note']})" if promise.get("note") else why}
     if call is None or call["property_id"] != promise["property_id"]:
         return {**job, "refused": "the promise names no call of this property"}
     other_party = call["from_number"] if call["direction"] == "inbound" else call["to_number"]

@@ -40,3 +40,22 @@ def test_no_promise_for_vendors_owners_or_a_caller_without_a_number():
         sink = Sink()
         assert not CallbackPromise(context, sink, lambda: "").make("time_limit")  # type: ignore[arg-type]
         assert sink.emitted == []
+
+
+async def test_schedule_callback_is_the_guest_agents_promise_and_declared_to_guests_only():
+    from services.bridge.tool_schema import declarations
+
+    sink = Sink()
+    promise = CallbackPromise(ctx(), sink, lambda: "")  # type: ignore[arg-type]
+    answer = await promise.schedule_callback_tool({"reason": "the guest has to leave; check the boiler"})
+    assert answer["output"]["ok"] is True
+    ((event, _),) = sink.emitted
+    assert (event.reason, event.note) == ("agent_request", "the guest has to leave; check the boiler")
+    refused = await CallbackPromise(ctx(call_type="vendor"), Sink(), lambda: "").schedule_callback_tool(  # type: ignore[arg-type]
+        {"reason": "x"})
+    assert refused["error"]["code"] == "unavailable"
+    for call_type, declared in (("guest", True), ("vendor", False), ("landlord", False)):
+        names = {d.name for d in declarations(ctx(call_type=call_type), non_blocking=True)}
+        assert ("schedule_callback" in names) is declared
+    schema = next(d for d in declarations(ctx(), non_blocking=True) if d.name == "schedule_callback")
+    assert schema.parameters_json_schema["required"] == ["reason"]
