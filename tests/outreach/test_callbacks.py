@@ -85,6 +85,9 @@ async def test_a_promise_is_kept_once_after_the_delay_with_the_incident_in_the_b
         await world.hang_up(dial)
         done = await progress.wait(call_id, "done")
         assert done.callback_call_id == dial.call_id
+        await promise(dial.call_id, guest)  # the call-back itself cut short: a person, never a chain
+        chained = await progress.wait(dial.call_id, "escalated")
+        assert "the call-back itself was cut short" in chained.detail
         await asyncio.sleep(1.5)
     assert len(guest_dials(world, guest)) == 1
     assert progress.stages(call_id) == ["scheduled", "calling", "done"]
