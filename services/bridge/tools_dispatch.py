@@ -31,7 +31,7 @@ log = logging.getLogger("fixline.bridge.tools")
 
 Respond = Callable[[types.FunctionResponse], Awaitable[None]]
 BridgeHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-Unreachable = Callable[[str], bool]  # a tool could not be reached -> True if a call-back was promised
+Unreachable = Callable[[str], bool]  # no tools service at all -> True if a call-back was promised
 CALLBACK_PROMISED = ("The system has scheduled a call-back for this caller. Tell them we cannot finish this "
                      "right now and the team will call them back shortly, apologise, say goodbye, then call end_call.")
 
@@ -161,10 +161,8 @@ class ToolsDispatcher:
                 return error_response("unavailable", f"{name} is unavailable. {CALLBACK_PROMISED}"), "unavailable"
             return error_response("unavailable", f"{name} is unavailable right now.", True), "unavailable"
         except nats.errors.TimeoutError:
+            # Not a promise: the tool may still complete (the model can say so, or try again).
             log.warning("tool timed out", extra={"tool": name, "timeout_s": self.timeout_s})
-            if self._promised_callback(name):
-                return error_response("timeout", f"{name} did not answer in time; it may still complete. "
-                                      f"{CALLBACK_PROMISED}"), "timeout"
             return error_response("timeout", f"{name} did not answer in time; it may still complete. "
                                   "Tell the caller you could not confirm it yet.", True), "timeout"
         try:
