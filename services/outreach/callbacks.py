@@ -24,7 +24,7 @@ from fixline_proto.events import CallbackProgress, CallbackPromised
 
 from . import briefings, callback_repo, steps, workflows
 from .context import current
-from .triggers import Consumer, _event_subject
+from .triggers import Consumer
 
 log = logging.getLogger("fixline.outreach.callbacks")
 ATTEMPTS = 2  # the call-back, and one retry if nobody (or a machine) answered
@@ -107,7 +107,7 @@ class CallbackTrigger(Consumer):
     """``events.*.callback.promised`` -> ``callback:<call id>`` (a redelivery is a no-op)."""
 
     name_setting = "outreach_trigger_consumer"
-    filters = [_event_subject("callback.promised")]
+    filters = [subjects.event("*", "callback.promised")]
 
     @property
     def durable(self) -> str:
