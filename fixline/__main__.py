@@ -1,4 +1,4 @@
-"""``python -m fixline run | call``.
+"""``python -m fixline run | call | twilio-setup``.
 
 ``run`` (what ``make run`` does): embedded NATS + PostgreSQL (unless NATS_URL /
 DATABASE_URL are set), migrations and seed, the offline emulators for whatever has no
@@ -7,6 +7,9 @@ is one readable line (``--json``, or output to a pipe or file: the services' JSO
 
 ``call`` (what ``make call`` does): asks the running Twilio emulator to ring a property's
 number with a scripted guest, and follows the call until it ends.
+
+``twilio-setup``: points each property's Twilio number (``--property ID``, repeatable, or all)
+at PUBLIC_BASE_URL/twilio/voice and /twilio/status through the Twilio SDK (``twilio_setup.py``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from pathlib import Path
 
 import asyncpg
 
-from services.common.settings import DEFAULT_PORTS
+from services.common.settings import DEFAULT_PORTS, Settings
 
 from .db.migrate import migrate
 from .db.seed import seed
+from . import twilio_setup
 from .console import Console
 from .demo_call import place_demo_call
 from .devstack import DevStack, DevStackError
@@ -86,9 +90,11 @@ def _print_next_steps(env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m fixline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "call"])
+    parser.add_argument("command", choices=["run", "call", "twilio-setup"])
     parser.add_argument("--state-dir", default=".state", type=Path)
     parser.add_argument("--to", default="+15550100001", help="the property number to ring (call)")
+    parser.add_argument("--property", action="append", dest="properties",
+                        help="twilio-setup: this property's numbers (repeatable; default: every property)")
     parser.add_argument("--json", action="store_true",
                         help="print the services' JSON log lines as they are (the default when not on a terminal)")
     args = parser.parse_args()
@@ -98,6 +104,8 @@ def main() -> None:
             asyncio.run(run(state_dir, Console(pretty=sys.stdout.isatty() and not args.json)))
         except DevStackError as exc:
             raise SystemExit(f"[fixline] {exc}") from None
+    elif args.command == "twilio-setup":
+        raise SystemExit(asyncio.run(twilio_setup.run(Settings.from_env("ingress"), args.properties)))
     else:
         raise SystemExit(asyncio.run(place_demo_call(state_dir, args.to)))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .call import TERMINAL, Call
+from .errors import twilio_error
 from .twiml import TwimlSource
 from .webhooks import new_sid
 
@@ -19,10 +20,6 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 ACTIVE = {"queued", "initiated", "ringing", "in-progress"}
 
 
-def twilio_error(status: int, code: int, message: str, **extra: Any) -> web.Response:
-    body = {"code": code, "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status, **extra}
-    return web.json_response(body, status=status)
 
 
 class RestApi:

@@ -14,6 +14,7 @@ from .._server import AppServer
 from .call import Call
 from .twiml import TwimlSource
 from .callee import CalleeScript
+from .numbers import IncomingNumber, IncomingNumbersApi
 from .rest import RestApi
 from .webhooks import Signer, new_sid, send_webhook
 
@@ -52,12 +53,14 @@ class TwilioEmulator(AppServer):
         self.default_callee = CalleeScript.load(default_callee)
         self.http: aiohttp.ClientSession | None = None
         self._rest = RestApi(self)
+        self._numbers = IncomingNumbersApi(self.account_sid, self._rest._auth, self.rest_requests)
 
     # ------------------------------------------------------------ lifecycle
 
     def _make_app(self) -> web.Application:
         app = web.Application()
         app.add_routes(self._rest.routes())
+        app.add_routes(self._numbers.routes())
         app.router.add_post("/_emulator/calls", self._control_place_call)
         app.router.add_get("/_emulator/calls/{sid}", self._control_call_state)
         app.router.add_get("/_emulator/calls", self._control_list_calls)
@@ -95,6 +98,15 @@ class TwilioEmulator(AppServer):
         client.api.base_url = self.base_url
         return client
 
+    # ------------------------------------------------------------ numbers
+
+    def add_incoming_number(self, phone_number: str, friendly_name: str = "") -> IncomingNumber:
+        """A number this account owns (IncomingPhoneNumbers), not yet pointed anywhere."""
+        return self._numbers.add(phone_number, friendly_name)
+
+    def incoming_number(self, phone_number: str) -> IncomingNumber | None:
+        return self._numbers.by_phone(phone_number)
+
     # ------------------------------------------------------------ calls
 
     def set_callee(self, to: str, script: CalleeLike) -> None:
@@ -108,12 +120,19 @@ class TwilioEmulator(AppServer):
                   message: str = "Too Many Requests", times: int = 1) -> None:
         self.failures.extend([(status, code, message)] * times)
 
-    async def place_inbound_call(self, *, to: str, from_: str, voice_url: str,
+    async def place_inbound_call(self, *, to: str, from_: str, voice_url: str | None = None,
                                  callee_script: CalleeLike = None, method: str = "POST",
                                  status_callback: str | None = None,
                                  status_callback_events: tuple[str, ...] = ("completed",)) -> Call:
         """Ring ``voice_url`` as an inbound PSTN call; returns the running ``Call``
-        (``await call.wait()`` for the end)."""
+        (``await call.wait()`` for the end). Without ``voice_url``: what the number ``to`` is
+        configured with (IncomingPhoneNumbers: VoiceUrl/VoiceMethod, StatusCallback/Method)."""
+        if voice_url is None:
+            number = self._numbers.by_phone(to)
+            if number is None or not number.config["voice_url"]:
+                raise ValueError(f"{to} is not a number of this account with a VoiceUrl")
+            voice_url, method = number.config["voice_url"], number.config["voice_method"]
+            status_callback = status_callback or number.config["status_callback"] or None
         call = Call(emu=self, sid=new_sid("CA"), account_sid=self.account_sid, from_=from_, to=to,
                     direction="inbound", source=TwimlSource(url=voice_url, method=method.upper()),
                     callee=CalleeScript.load(callee_script) if callee_script is not None

@@ -169,6 +169,8 @@ class IncidentAlertHandled(Event, frozen=True, kw_only=True):
     alert_id: str
     by: str = ""
     note: str = ""
+
+
 ReportOutcome = Literal[
     "resolved_by_troubleshooting", "incident_opened", "escalated", "quote", "decision",
     "voicemail", "no_answer", "failed", "update_given",   # update_given: an outbound call to the guest
@@ -219,9 +221,35 @@ class CallReport(Event, frozen=True, kw_only=True):
     source: Literal["gemini", "fallback"] = "fallback"
 
 
+class CallbackPromised(Event, frozen=True, kw_only=True):
+    """The system told a caller "we will call you back" (the bridge's apology fallback, the call's
+    time limit, the tools being unreachable, or the agent's ``schedule_callback`` tool): outreach
+    dials ``to_number`` back later. ``call_id`` is the call that made the promise (one per call)."""
+
+    call_id: str
+    to_number: str
+    reason: str               # agent_unavailable | time_limit | tools_unavailable | agent_request
+    call_type: CallType = "guest"
+    incident_id: str | None = None
+    note: str = ""            # the agent's words when it scheduled the call-back itself
+
+
+CallbackStage = Literal["scheduled", "calling", "no_answer", "done", "escalated"]
+
+
+class CallbackProgress(Event, frozen=True, kw_only=True):
+    """Where the call-back promised on ``call_id`` stands (outreach's ``callback:<call_id>``)."""
+
+    call_id: str
+    stage: CallbackStage
+    detail: str = ""
+    callback_call_id: str | None = None
+    incident_id: str | None = None
+
+
 AnyEvent = (
     IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
     | VendorCodeReleased | VendorCodeRefused | OutreachProgress | IncidentAlertRaised | IncidentAlertHandled
-    | CallReport
+    | CallReport | CallbackPromised | CallbackProgress
 )

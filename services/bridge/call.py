@@ -32,6 +32,7 @@ from .audio import InboundAudio, OutboundAudio
 from .audio.g711 import audioop
 from .call_context import CallContext
 from .call_control import ControlSubscription, TwilioRest
+from .callback_promise import CallbackPromise
 from .codecs import twilio as wire
 from .ending import Ending
 from .events_out import EventSink
@@ -40,7 +41,7 @@ from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
 from .playback import Playback
-from .tool_schema import END_CALL, TRANSFER
+from .tool_schema import END_CALL, SCHEDULE_CALLBACK, TRANSFER
 from .tools_dispatch import ToolsDispatcher
 from .transcript import Transcript
 
@@ -81,10 +82,13 @@ class Call:
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
                                batch_frames=deps.options.inbound_batch_ms // 20)
         self.ending = Ending(self)
+        self.promise = CallbackPromise(self, deps.sink)
         self.tools = ToolsDispatcher(deps.nc, self, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
-                                                      TRANSFER: self.ending.transfer_tool})
+                                                      TRANSFER: self.ending.transfer_tool,
+                                                      SCHEDULE_CALLBACK: self.promise.schedule_callback_tool},
+                                     on_unreachable=self._tools_unreachable)
         self.control = ControlSubscription(deps.nc, ctx.call_id, self.ending.on_command)
         self.started = time.monotonic()
         self.model_speaking = False
@@ -177,6 +181,10 @@ class Call:
             await self.link.flush_audio()
             return "caller_hangup"
         return None
+
+    def _tools_unreachable(self, tool: str) -> bool:
+        """A tool the agent needs is down: the system promises a call-back (guest calls)."""
+        return self.promise.make("tools_unavailable", f"{tool} could not be reached")
 
     def _bad(self, reason: str) -> str | None:
         self.metrics.bad_messages.labels(reason).inc()

@@ -19,6 +19,7 @@ from fixline_proto.commands import AnyCallControl, HangUp, Say, Transfer
 from services.common.settings import Settings
 
 from .audio import OutboundAudio
+from .callback_promise import CallbackPromise
 from .call_control import TwilioRest, transfer_twiml
 from .fallback import prompt_frames
 from .gemini_session import GeminiLink
@@ -54,6 +55,8 @@ class EndingCall(Protocol):
     def metrics(self) -> BridgeMetrics: ...
     @property
     def outbound(self) -> OutboundAudio: ...
+    @property
+    def promise(self) -> CallbackPromise: ...
     @property
     def model_speaking(self) -> bool: ...
     async def close_stream(self) -> None: ...
@@ -118,6 +121,7 @@ class Ending:
         if self.active:
             return
         self.call.transcript.system("Call time limit reached; the agent was asked to wrap up.")
+        self.call.promise.make("time_limit")  # the wrap-up offers a call-back: the system keeps it
         await self.call.link.send_text(WRAP_UP)
         await asyncio.sleep(min(wrap_up_s, max_s))
         self._start("time_limit", self._now(self._hang_up))
@@ -136,6 +140,8 @@ class Ending:
         log.error("Gemini unavailable for this call; playing the apology", extra={"reason": reason[:200],
                                                                                   "action": action})
         call.transcript.system(f"The agent became unavailable ({reason[:80]}); caller offered a {action}.")
+        if action == "callback":
+            call.promise.make("agent_unavailable")  # the recorded apology says "we will call you back"
         if call.model_speaking:
             await call.playback.interrupt()
         call.outbound.reset()

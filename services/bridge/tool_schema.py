@@ -4,7 +4,7 @@ The JSON Schema comes from ``msgspec.json.schema`` of each request Struct, so a 
 in ``fixline_proto.tools`` reaches the model without touching the bridge. The bridge
 removes what it fills in itself (ids the model must never choose: property, call, and the
 incident/vendor when the call is about one) and adds the two tools it handles itself:
-``end_call`` and ``transfer_to_human``. The caller's number is never sent: the tools
+``end_call``, ``transfer_to_human`` and, for guests, ``schedule_callback``. The caller's number is never sent: the tools
 service reads it, like everything else about the caller, from the call row of ``call_id``.
 """
 
@@ -21,7 +21,9 @@ from .call_context import CallContext
 
 END_CALL = "end_call"
 TRANSFER = "transfer_to_human"
-BRIDGE_TOOLS = (END_CALL, TRANSFER)
+SCHEDULE_CALLBACK = "schedule_callback"
+BRIDGE_TOOLS = (END_CALL, TRANSFER, SCHEDULE_CALLBACK)
+CALLBACK_CALL_TYPES = ("guest",)  # vendors and owners are phoned again by outreach's own workflows
 ALWAYS_FILLED = ("property_id", "call_id", "caller_phone")
 
 DESCRIPTIONS: dict[str, str] = {
@@ -42,6 +44,10 @@ DESCRIPTIONS: dict[str, str] = {
     "record_decision": "Record the owner's decision on the repair: approved or not, and which vendor.",
     END_CALL: "Hang up the phone call. Say goodbye first; the call ends once your goodbye has played.",
     TRANSFER: "Transfer the caller to a human member of the team. Tell the caller first.",
+    SCHEDULE_CALLBACK: "Promise the caller a call-back from the team when this call cannot finish what they "
+                       "need (they must go, or you cannot help with it now): the system phones them back in a "
+                       "few minutes. Never say we will call back without calling this; tell the caller once "
+                       "it succeeds.",
 }
 
 FIELD_DOCS: dict[str, str] = {
@@ -131,11 +137,20 @@ def parameters_schema(name: str, hidden: set[str]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
+BRIDGE_TOOL_REASONS = {END_CALL: "Why the call ends (e.g. 'resolved', 'caller asked').",
+                       TRANSFER: "Why the caller needs a person.",
+                       SCHEDULE_CALLBACK: "Why we call back and what is left to do, in one sentence."}
+
+
 def _bridge_tool_schema(name: str) -> dict[str, Any]:
-    what = "Why the call ends (e.g. 'resolved', 'caller asked')." if name == END_CALL \
-        else "Why the caller needs a person."
-    return {"type": "object", "properties": {"reason": {"type": "string", "description": what}},
-            "required": []}
+    required = ["reason"] if name == SCHEDULE_CALLBACK else []
+    return {"type": "object", "properties": {"reason": {"type": "string", "description": BRIDGE_TOOL_REASONS[name]}},
+            "required": required}
+
+
+def bridge_tools_for(ctx: CallContext) -> tuple[str, ...]:
+    """Call control for every persona; the call-back promise only where one can be kept."""
+    return tuple(n for n in BRIDGE_TOOLS if n != SCHEDULE_CALLBACK or ctx.call_type in CALLBACK_CALL_TYPES)
 
 
 def tools_for_call_type(call_type: str) -> tuple[str, ...]:
@@ -165,5 +180,5 @@ def declarations(ctx: CallContext, non_blocking: bool) -> list[types.FunctionDec
     control = types.Behavior.BLOCKING if non_blocking else None
     decls += [types.FunctionDeclaration(name=name, description=DESCRIPTIONS[name],
                                         parameters_json_schema=_bridge_tool_schema(name), behavior=control)
-              for name in BRIDGE_TOOLS]
+              for name in bridge_tools_for(ctx)]
     return decls

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 Respond = Callable[[types.FunctionResponse], Awaitable[None]]
 BridgeHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Unreachable = Callable[[str], bool]  # no tools service at all -> True if a call-back was promised
+CALLBACK_PROMISED = ("The system has scheduled a call-back for this caller. Tell them we cannot finish this "
+                     "right now and the team will call them back shortly, apologise, say goodbye, then call end_call.")
 
 
 def error_response(code: str, message: str, retryable: bool = False) -> dict[str, Any]:
@@ -59,12 +62,14 @@ def build_request(name: str, args: dict[str, Any] | None, ctx: CallContext) -> m
 class ToolsDispatcher:
     def __init__(self, nc: NATS, call: CallContextOwner, metrics: BridgeMetrics, respond: Respond, *,
                  timeout_s: float = 8.0, non_blocking: bool = True, scheduling: str = "WHEN_IDLE",
-                 bridge_handlers: dict[str, BridgeHandler] | None = None) -> None:
+                 bridge_handlers: dict[str, BridgeHandler] | None = None,
+                 on_unreachable: Unreachable | None = None) -> None:
         self.nc, self.call, self.metrics, self.respond = nc, call, metrics, respond
         self.timeout_s = timeout_s
         self.non_blocking = non_blocking
         self.scheduling = scheduling
         self.bridge_handlers = bridge_handlers or {}
+        self.on_unreachable = on_unreachable
         self.running: dict[str, asyncio.Task[Any]] = {}
         self.cancelled: list[str] = []
         self.answered: list[str] = []
@@ -156,8 +161,11 @@ class ToolsDispatcher:
         try:
             reply = await self.nc.request(subjects.tool(name), codec.encode(request), timeout=self.timeout_s)
         except nats.errors.NoRespondersError:
+            if self._promised_callback(name):
+                return error_response("unavailable", f"{name} is unavailable. {CALLBACK_PROMISED}"), "unavailable"
             return error_response("unavailable", f"{name} is unavailable right now.", True), "unavailable"
         except nats.errors.TimeoutError:
+            # Not a promise: the tool may still complete (the model can say so, or try again).
             log.warning("tool timed out", extra={"tool": name, "timeout_s": self.timeout_s})
             return error_response("timeout", f"{name} did not answer in time; it may still complete. "
                                   "Tell the caller you could not confirm it yet.", True), "timeout"
@@ -168,6 +176,9 @@ class ToolsDispatcher:
             return error_response("internal", f"{name} gave an unreadable answer."), "internal"
         self._remember_incident(result)
         return result_response(result), result.code if isinstance(result, ToolError) else "ok"
+
+    def _promised_callback(self, name: str) -> bool:
+        return self.on_unreachable is not None and self.on_unreachable(name)
 
     def _remember_incident(self, result: msgspec.Struct) -> None:
         """After this call opened (or found) an incident, later tools act on that one: the

@@ -92,10 +92,11 @@ ROLES: dict[str, Role] = {role.name: role for role in (
                   *_consume(subjects.EVENTS_STREAM),
                   *_events(ev.CallStarted, ev.CallStatusChanged, ev.CallEnded, ev.CallStreamChanged)),
          subscribe=_own("ingress", subjects.BRIDGE_CAPACITY)),
-    # Carries calls: asks the call tools, reports capacity, publishes transcripts; answers its calls' control.
+    # Carries calls: asks the call tools, reports capacity, publishes transcripts and call-back promises;
+    # answers its calls' control.
     Role("bridge",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), subjects.tool("*"), subjects.BRIDGE_CAPACITY,
-                  *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome)),
+                  *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome, ev.CallbackPromised)),
          subscribe=_own("bridge", _CALL_CONTROL_ALL), responds=True),
     # Serves the tools (nats.micro, incl. its $SRV discovery); its outbox publishes the domain events;
     # its call records read the call events (a durable consumer on EVENTS) and publish the reports.
@@ -114,7 +115,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("outreach",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.EVENTS_STREAM),
                   subjects.workflow_tool("*"), subjects.CALLS_DIAL,
-                  *_events(ev.OutreachProgress, ev.IncidentAlertRaised)),
+                  *_events(ev.OutreachProgress, ev.IncidentAlertRaised, ev.CallbackProgress)),
          subscribe=_own("outreach")),
     # A person's tools (and the tests acting as one): control a live call, watch heartbeats.
     Role("operator",

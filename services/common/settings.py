@@ -163,6 +163,8 @@ class Settings:
     outreach_retry_delay_s: float = 600.0    # wait before calling an unanswered owner (or a vendor's machine) again
     outreach_quiet_hours: str = "21:00-08:00"  # no outbound calls then (property-local; per property in the DB); "off"
     outreach_max_vendors: int = 4            # vendors tried in all (no answer/decline -> next), then escalate
+    outreach_callback_delay_s: float = 300.0  # a promised call-back is dialled this long after the promise
+    outreach_callback_retry_delay_s: float = 900.0  # an unanswered call-back is tried once more after this
     outreach_call_timeout_s: float = 900.0   # how long a call's result is awaited; then "no answer"
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
     outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request

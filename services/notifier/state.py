@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fixline_proto import events as ev
 from fixline_proto.base import Event
 
-from .views import Alert, Booking, Call, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
+from .views import Alert, Booking, Call, CallbackStep, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
 
 CLOSED_STATUSES = frozenset({"resolved", "cancelled"})
 MAX_CLOSED_INCIDENTS_PER_PROPERTY = 100
@@ -42,6 +42,8 @@ class DashboardState:
                 self._apply_turn(event)
             case ev.IncidentAlertRaised() | ev.IncidentAlertHandled():
                 self._apply_alert(event)
+            case ev.CallbackProgress():
+                self._apply_callback(event)
             case _:
                 pass  # audit-only events (vendor codes...) are not on the dashboard
 
@@ -117,6 +119,19 @@ class DashboardState:
                                              raised_at=event.occurred_at))
         elif alert is not None and not alert.handled:
             alert.handled, alert.handled_at, alert.handled_by = True, event.occurred_at, event.by
+
+    def _apply_callback(self, event: ev.CallbackProgress) -> None:
+        """On the cut-off call (if still shown: never a phantom live call) and on its incident."""
+        call = self.calls.get(event.call_id)
+        if call is not None:
+            call.callback = CallbackStep(stage=event.stage, detail=event.detail,
+                                         callback_call_id=event.callback_call_id, at=event.occurred_at)
+        if event.incident_id:
+            incident = self._incident(event, event.incident_id)
+            if all(step.id != event.id for step in incident.outreach):
+                incident.outreach.append(OutreachStep(id=event.id, stage=f"callback_{event.stage}",
+                                                      detail=event.detail, call_id=event.callback_call_id,
+                                                      at=event.occurred_at))
 
     def _prune_incidents(self, property_id: str) -> None:
         # an incident with an alert nobody handled stays, however old

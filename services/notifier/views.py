@@ -100,6 +100,15 @@ class Turn(msgspec.Struct, kw_only=True):
     at: datetime
 
 
+class CallbackStep(msgspec.Struct, kw_only=True):
+    """Where the call-back promised on a call stands (the latest CallbackProgress)."""
+
+    stage: str
+    detail: str = ""
+    callback_call_id: str | None = None
+    at: datetime
+
+
 class Call(msgspec.Struct, kw_only=True):
     call_id: str
     property_id: str
@@ -115,6 +124,7 @@ class Call(msgspec.Struct, kw_only=True):
     end_reason: str | None = None
     duration_s: float = 0.0
     transcript: list[Turn] = msgspec.field(default_factory=list)
+    callback: CallbackStep | None = None
 
 
 class PropertyInfo(msgspec.Struct, kw_only=True):

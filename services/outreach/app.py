@@ -10,6 +10,7 @@ from services.common.runtime import Runtime
 from services.common.work_hours import QuietHours
 
 from . import analysis, engine
+from .callbacks import CallbackTrigger
 from .context import OutreachContext, install
 from .triggers import Consumer, IncidentTrigger, ResultRouter
 
@@ -37,7 +38,7 @@ class OutreachService:
         install(self.ctx)
         engine.launch(rt.settings)
         try:
-            self.consumers = [IncidentTrigger(self.ctx), ResultRouter(self.ctx)]
+            self.consumers = [IncidentTrigger(self.ctx), ResultRouter(self.ctx), CallbackTrigger(self.ctx)]
             subs = [await consumer.subscribe() for consumer in self.consumers]
         except BaseException:
             await engine.shutdown()

@@ -70,3 +70,18 @@ def guest_declined(job: dict) -> str:
             "The owner has decided not to book the repair for now. Tell them plainly and kindly, apologise, "
             "say the property manager has been told and will follow up with them, and give them the safety "
             "advice again if there is any. Ask if they need anything else.")
+
+
+def callback(job: dict) -> str:
+    """A call-back the system promised: why the last call was cut, and the incident so far."""
+    cut = (f"You are calling the guest at {job['property_name']} back, as we promised: their call at "
+           f"{local_time(job['call_started'], job['timezone'])} ended before we could finish because {job['why']}.")
+    incident = job.get("incident")
+    if incident:
+        known = (f" They had reported: {incident['description']} ({incident['category']}; incident "
+                 f"{incident['id']}, now {incident['status']}). Apologise for the interruption, tell them where "
+                 "it stands and ask whether anything has changed.")
+    else:
+        known = (" Nothing was recorded on that call yet. Apologise for the interruption, ask what they need "
+                 "and help them as on any call to the maintenance line.")
+    return cut + known

@@ -45,7 +45,7 @@ def launch(settings: Settings) -> None:
     """Create and launch DBOS on the running loop; refuses a second live instance."""
     if dbos_internals._dbos_global_instance is not None:
         raise RuntimeError("DBOS is already running in this process (one outreach service per process)")
-    from . import workflows  # noqa: F401 - registers the workflows before launch
+    from . import callbacks, workflows  # noqa: F401 - registers the workflows before launch
 
     DBOS(config=config(settings))
     try:

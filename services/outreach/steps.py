@@ -57,10 +57,15 @@ async def load_job(incident_id: str) -> dict | None:
                                                  max(1, ctx.settings.outreach_max_vendors), job["emergency"])
     job["parallel"] = max(1, ctx.settings.outreach_vendors)
     job["max_calls"] = max(1, ctx.settings.outreach_max_vendors)  # vendor calls in all, retries included
-    quiet = QuietHours.of(job.pop("quiet_start"), job.pop("quiet_end"),
-                          QuietHours.parse(ctx.settings.outreach_quiet_hours))
-    job["quiet_hours"] = [quiet.start.isoformat(), quiet.end.isoformat()]
+    job["quiet_hours"] = quiet_hours_of(job, ctx.settings.outreach_quiet_hours)
     return job
+
+
+def quiet_hours_of(job: dict, default: str) -> list[str]:
+    """The property's own quiet window (``quiet_start``/``quiet_end``, taken out of the job), else
+    ``OUTREACH_QUIET_HOURS``; as the [start, end] a workflow records."""
+    quiet = QuietHours.of(job.pop("quiet_start"), job.pop("quiet_end"), QuietHours.parse(default))
+    return [quiet.start.isoformat(), quiet.end.isoformat()]
 
 
 @DBOS.step()

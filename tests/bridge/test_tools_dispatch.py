@@ -61,15 +61,16 @@ def fc(name: str, args: dict | None = None, id_: str = "function-call-1") -> typ
 ])
 def test_each_persona_gets_its_tools_and_never_a_workflow_tool(call_type, direction, tools):
     ctx = CallContext(call_id="c-1", call_type=call_type, property_id="p1", direction=direction)
-    given = {d.name for d in declarations(ctx, non_blocking=False)} - {"end_call", "transfer_to_human"}
+    given = {d.name for d in declarations(ctx, non_blocking=False)} - {"end_call", "transfer_to_human",
+                                                                        "schedule_callback"}
     assert given == tools
     assert all(call_type in CALL_TYPES_OF_TOOL[name] for name in given)  # the tools service accepts them
 
 
 def test_declarations_come_from_the_proto_and_hide_the_bridge_ids():
     decls = {d.name: d for d in declarations(CTX, non_blocking=True)}
-    assert set(decls) == {"search_maintenance", "create_incident",
-                          "end_call", "transfer_to_human"}  # the door code is for vendor calls only
+    assert set(decls) == {"search_maintenance", "create_incident", "end_call", "transfer_to_human",
+                          "schedule_callback"}  # the door code is for vendor calls only
     create = decls["create_incident"].parameters_json_schema
     assert set(create["properties"]) == {"category", "severity", "description", "needs_professional", "urgency"}
     assert set(create["required"]) == {"category", "severity", "description", "needs_professional", "urgency"}

@@ -53,3 +53,38 @@ async def test_no_tools_service_is_an_unavailable_error(nc):
     d.on_tool_call([fc("search_maintenance", {"query": "wifi"})])
     await answers.wait(1)
     assert answers.responses[0].response["error"]["code"] in ("unavailable", "timeout")
+
+
+async def test_an_unreachable_tool_on_a_guest_call_promises_a_call_back(nc):
+    """Tools down: the bridge (the system, not the model) promises the call-back and tells the
+    agent to say so and end the call; without a promise the error stays retryable."""
+    promised: list[str] = []
+
+    def promise(tool: str) -> bool:
+        promised.append(tool)
+        return True
+
+    answers = Answers()
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers, timeout_s=2.0, on_unreachable=promise)
+    d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "low", "description": "Drip"})])
+    await answers.wait(1)
+    error = answers.responses[0].response["error"]
+    assert promised == ["create_incident"]
+    assert error["code"] == "unavailable" and error["retryable"] is False
+    assert "scheduled a call-back" in error["message"] and "end_call" in error["message"]
+
+
+async def test_a_stalled_tool_is_no_promise(nc):
+    """A timeout may still complete: the model is told it could not confirm it, no call-back."""
+    promised: list[str] = []
+    async def never(msg) -> None:
+        pass
+
+    sub = await nc.subscribe(subjects.tool("create_incident"), cb=never)
+    answers = Answers()
+    d = ToolsDispatcher(nc, OnCall(CTX), BridgeMetrics(), answers, timeout_s=0.2,
+                        on_unreachable=lambda tool: promised.append(tool) or True)
+    d.on_tool_call([fc("create_incident", {"category": "plumbing", "severity": "low", "description": "Drip"})])
+    await answers.wait(1)
+    await sub.unsubscribe()
+    assert answers.responses[0].response["error"]["code"] == "timeout" and promised == []

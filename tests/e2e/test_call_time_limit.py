@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .harness import World, call_id_of, scenario, world_running
+from .harness import GUEST_NUMBER, World, call_id_of, scenario, world_running
 
 MAX_CALL_S, WRAP_UP_S = 4.0, 1.5
 
@@ -38,3 +38,5 @@ async def test_a_call_that_runs_long_is_wrapped_up_then_ended(short_calls: World
     assert elapsed < MAX_CALL_S + 5, elapsed
     texts = [h.get("text") or "" for h in session.state.history]
     assert any("reached its time limit" in t and "call them back" in t for t in texts), texts
+    promised = await world.events(call_id, "callback.promised")  # the wrap-up's offer is the system's promise
+    assert [(p.reason, p.to_number) for p in promised] == [("time_limit", GUEST_NUMBER)]

@@ -28,7 +28,7 @@ PERSONA_OPENINGS = {
     "landlord": "You are calling the owner (landlord) of the property",
 }
 TOOLS = {
-    "guest": {"search_maintenance", "create_incident", "end_call", "transfer_to_human"},
+    "guest": {"search_maintenance", "create_incident", "end_call", "transfer_to_human", "schedule_callback"},
     "vendor": {"record_quote", "search_maintenance", "get_vendor_code", "end_call", "transfer_to_human"},
     "landlord": {"record_decision", "end_call", "transfer_to_human"},
 }

@@ -7,7 +7,7 @@ import asyncio
 
 from services.bridge.fallback import prompt_frames
 
-from .harness import World, agent_frames, call_id_of, scenario
+from .harness import GUEST_NUMBER, World, agent_frames, call_id_of, scenario
 
 GREETING = "Hello, Fixline here."
 
@@ -74,5 +74,8 @@ async def test_unrecoverable_gemini_plays_a_real_apology_then_hangs_up(world: Wo
     events = await world.events(call_id_of(call))
     ended = [e for e in events if e.__struct_config__.tag == "call.outcome"]
     assert ended and ended[0].outcome == "agent_unavailable_callback"
+    # the recorded apology says "we will call you back": the system records that promise, once
+    promised = [e for e in events if e.__struct_config__.tag == "callback.promised"]
+    assert [(p.reason, p.to_number, p.call_type) for p in promised] == [("agent_unavailable", GUEST_NUMBER, "guest")]
     assert any(e.role == "system" and "unavailable" in e.text for e in events
                if e.__struct_config__.tag == "transcript.turn")

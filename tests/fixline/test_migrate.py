@@ -1,8 +1,10 @@
+import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from fixline.db.provision import provision_database
 from fixline.db.migrate import Migration, MigrationError, load_migrations, migrate
 from fixline.db.seed import load_articles, load_directory, seed
 
@@ -65,22 +67,29 @@ async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
     return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in SEEDED_TABLES}
 
 
-async def test_seed_is_present_and_idempotent(pool):
-    """About the seeded rows only: other tests may add their own properties (the dashboard's)."""
-    seeded = [p["id"] for p in load_directory()["properties"]]
-    async with pool.acquire() as conn:
+@pytest.fixture
+async def seeded_database(stack) -> str:
+    """A database of this test's own, migrated and seeded once: the session's shared database
+    holds whatever other tests added (the dashboard test's properties, say), so the totals
+    asserted here would depend on which tests ran before."""
+    return await provision_database(stack.database_url, f"fixline_seed_{uuid.uuid4().hex[:8]}")
+
+
+async def test_seed_is_present_and_idempotent(seeded_database):
+    conn = await asyncpg.connect(seeded_database)
+    try:
         before = await _counts(conn)
-        await seed(conn)  # second time in this session: must change nothing
+        await seed(conn)  # the second time: must change nothing
         assert await _counts(conn) == before
-        assert await conn.fetchval("SELECT count(*) FROM properties WHERE id = ANY($1)", seeded) == 3
-        assert await conn.fetchval("SELECT count(*) FROM kb_articles WHERE property_id = ANY($1)",
-                                   seeded) == len(load_articles()) == 42
+        assert before["properties"] == len(load_directory()["properties"]) == 3
+        assert before["kb_articles"] == len(load_articles()) == 42
         per_property = await conn.fetch(
             "SELECT p.id, count(DISTINCT v.trade) AS trades, count(DISTINCT pl.landlord_id) AS landlords"
             " FROM properties p JOIN vendors v ON p.id = ANY(v.service_area)"
-            " JOIN property_landlords pl ON pl.property_id = p.id WHERE p.id = ANY($1) GROUP BY p.id", seeded
-        )
+            " JOIN property_landlords pl ON pl.property_id = p.id GROUP BY p.id")
         assert len(per_property) == 3
         assert all(row["trades"] >= 4 and row["landlords"] == 1 for row in per_property)
         assert await conn.fetchval(
             "SELECT property_id FROM property_phone_numbers WHERE phone_number = '+15550100001'") == "p1"
+    finally:
+        await conn.close()

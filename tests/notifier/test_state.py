@@ -71,3 +71,19 @@ def test_closed_incidents_and_ended_calls_are_capped(monkeypatch):
                                    description="d"), seq + 1)
     assert sorted(state.incidents) == ["i2", "i3", "open"]
     assert list(state.calls) == ["c3"]
+
+
+def test_call_back_progress_shows_on_the_cut_off_call_and_its_incident_never_as_a_live_call():
+    s = DashboardState()
+    s.apply(ev.CallStarted(property_id="p1", call_id="c-cut", call_type="guest", direction="inbound",
+                           from_number="+15550001111", to_number="+15550100001"), 1)
+    s.apply(ev.CallEnded(property_id="p1", call_id="c-cut", reason="completed"), 2)
+    s.apply(ev.CallbackProgress(property_id="p1", call_id="c-cut", stage="scheduled", detail="in 300 s",
+                                incident_id="inc-1"), 3)
+    s.apply(ev.CallbackProgress(property_id="p1", call_id="c-cut", stage="calling", callback_call_id="oc-1",
+                                incident_id="inc-1"), 4)
+    s.apply(ev.CallbackProgress(property_id="p1", call_id="c-gone", stage="done"), 5)  # its call aged out
+    call = s.calls["c-cut"]
+    assert call.callback is not None and (call.callback.stage, call.callback.callback_call_id) == ("calling", "oc-1")
+    assert [step.stage for step in s.incidents["inc-1"].outreach] == ["callback_scheduled", "callback_calling"]
+    assert "c-gone" not in s.calls and not any(c.live for c in s.calls.values())

@@ -38,6 +38,8 @@ EVENTS = [
                  tools=["search_maintenance", "create_incident"],
                  usage=e.CallUsage(input_audio_tokens=1500, output_audio_tokens=900, report_tokens=320),
                  cost=e.CallCost(billed_minutes=2, telephony=0.017, gemini=0.0153, total=0.0323), source="gemini"),
+    e.CallbackPromised(**BASE, call_id="call-1", to_number="+15550001111", reason="agent_unavailable"),
+    e.CallbackProgress(**BASE, call_id="call-1", stage="calling", callback_call_id="cb-1", incident_id="inc-1"),
 ]
 
 TOOL_REQUESTS = [

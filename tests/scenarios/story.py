@@ -49,6 +49,7 @@ class Scenario:
     before: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None
     after: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None  # undo what ``before`` set, pass or fail
     extra: Callable[[StoryWorld, "Run"], Awaitable[dict[str, Any]]] | None = None  # story-specific facts
+    after: Callable[[StoryWorld, "Run"], Awaitable[None]] | None = None  # undo what ``before`` changed
     timeout_s: float = 120.0
 
 

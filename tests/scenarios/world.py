@@ -114,7 +114,7 @@ async def story_world(database_url: str, nats_url: str) -> AsyncIterator[StoryWo
             "outreach", **common, gemini_api_version="v1beta", outreach_executor_id=f"scn-{tag}",
             outreach_trigger_consumer=f"scn-trig-{tag}", outreach_results_consumer=f"scn-res-{tag}",
             outreach_call_timeout_s=25.0, outreach_result_grace_s=1.5,
-            outreach_retry_delay_s=2.0)))
+            outreach_retry_delay_s=2.0, outreach_callback_delay_s=2.0, outreach_callback_retry_delay_s=2.0)))
         pool = await db.create_pool(database_url, max_size=4)
         stack.push_async_callback(pool.close)
         nc = await connect_as("harness", nats_url)

@@ -79,6 +79,14 @@ const APPLY = {
     const alert = incidentFor(e).alerts.find((a) => a.alert_id === e.alert_id);
     if (alert && !alert.handled) Object.assign(alert, { handled: true, handled_at: e.occurred_at, handled_by: e.by });
   },
+  "callback.progress"(e) {
+    const call = state.calls[e.call_id];  // never create a (phantom live) call for it
+    if (call) call.callback = { stage: e.stage, detail: e.detail, callback_call_id: e.callback_call_id, at: e.occurred_at };
+    if (e.incident_id) {
+      pushOnce(incidentFor(e).outreach, { id: e.id, stage: "callback_" + e.stage, detail: e.detail,
+        vendor_id: null, call_id: e.callback_call_id, at: e.occurred_at });
+    }
+  },
   "call.started"(e) {
     const call = callFor(e);
     Object.assign(call, { call_type: e.call_type, direction: e.direction, from_number: e.from_number,
@@ -305,7 +313,8 @@ function renderCalls(calls) {
 function recentRow(c) {
   return el("div", { class: "recent-row" },
     el("span", null, chip(c.call_type), " ", c.direction === "outbound" ? c.to_number : c.from_number),
-    el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0)));
+    el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0)),
+    c.callback ? el("span", { class: "muted" }, " · call-back: ", label(c.callback.stage), " — ", c.callback.detail) : null);
 }
 
 function bubble(t) {
