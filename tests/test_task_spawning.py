@@ -15,7 +15,6 @@ GRANDFATHERED = {
     "services/bridge/app.py": 1,
     "services/bridge/ending.py": 1,
     "services/bridge/events_out.py": 1,
-    "services/bridge/gemini_session.py": 4,
     "services/bridge/tools_dispatch.py": 1,
     "services/ingress/app.py": 3,
     "services/notifier/directory.py": 1,

@@ -34,7 +34,7 @@ from .call_control import ControlSubscription, TwilioRest
 from .codecs import twilio as wire
 from .ending import Ending
 from .events_out import EventSink
-from .gemini_session import GeminiLink
+from .gemini_link import GeminiLink
 from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
@@ -79,9 +79,10 @@ class Call:
         self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
-                               batch_frames=deps.options.inbound_batch_ms // 20)
+                               batch_frames=deps.options.inbound_batch_ms // 20,
+                               gate_during_tools=not deps.options.non_blocking)
         self.ending = Ending(self)
-        self.tools = ToolsDispatcher(deps.nc, ctx, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
+        self.tools = ToolsDispatcher(deps.nc, ctx, m, self.link.send_tool_response, timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
                                                       TRANSFER: self.ending.transfer_tool})
@@ -240,13 +241,13 @@ class Call:
         if chunk.text:
             self.transcript.agent_text(chunk.text)
 
+    def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
+        self.tools.on_tool_call(calls)
+
+    def on_tool_cancellation(self, ids: list[str]) -> None:
+        self.tools.cancel(ids)
+
     async def on_message(self, msg: types.LiveServerMessage) -> None:
-        if msg.tool_call and msg.tool_call.function_calls:
-            if not self.deps.options.non_blocking:
-                await self.link.set_audio_gate(True)  # BLOCKING models close 1008 on audio meanwhile
-            self.tools.on_tool_call(msg.tool_call.function_calls)
-        if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
-            self.tools.cancel(msg.tool_call_cancellation.ids)
         sc = msg.server_content
         if sc is None:
             return
@@ -287,9 +288,3 @@ class Call:
         heard_text = self.transcript.agent_interrupted(heard)
         self.model_speaking, self.turn_flushed = False, False
         log.info("barge-in", extra={"heard_ms": round(heard), "heard_chars": len(heard_text)})
-
-    async def _respond_tool(self, response: types.FunctionResponse) -> None:
-        await self.link.send_tool_response(response)
-        others = [cid for cid in self.tools.running if cid != response.id]
-        if not self.deps.options.non_blocking and not others:
-            await self.link.set_audio_gate(False)

@@ -21,7 +21,7 @@ from services.common.settings import Settings
 from .audio import OutboundAudio
 from .call_control import TwilioRest, transfer_twiml
 from .fallback import prompt_frames
-from .gemini_session import GeminiLink
+from .gemini_link import GeminiLink
 from .metrics import BridgeMetrics
 from .personas import CallContext
 from .playback import Playback
