@@ -141,7 +141,9 @@ class Call:
     # ------------------------------------------------------------------ Twilio side
 
     async def _read_twilio(self) -> str:
-        async for msg in self.ws:
+        receive = self.ws.receive  # not ``async for``: its __anext__ is one more coroutine per frame
+        while True:
+            msg = await receive()
             if msg.type == WSMsgType.TEXT:
                 outcome = await self._on_twilio_text(msg.data)
                 if outcome:
