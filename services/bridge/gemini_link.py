@@ -27,7 +27,6 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
 
 import websockets.exceptions
 from google import genai
@@ -37,7 +36,7 @@ from google.genai.live import AsyncSession
 from services.common.tasks import TaskSet, cancel_and_wait
 
 from . import live_fast
-from .link_messages import CallerAudio, CallerText, LinkState, Outgoing, ToolAnswer
+from .link_messages import CallerAudio, CallerText, LinkHandler, LinkState, Outgoing, ToolAnswer, parse_duration
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
 
@@ -48,26 +47,6 @@ CONNECT_TIMEOUT_S = 10.0
 STABLE_AFTER_S = 10.0
 REPLAY_CAP_S = 20.0
 QUEUE_CAP_S = 30.0
-
-
-class LinkHandler(Protocol):
-    def on_audio(self, chunk: AudioChunk) -> None: ...
-    async def on_message(self, msg: types.LiveServerMessage) -> None: ...
-    def on_tool_call(self, calls: list[types.FunctionCall]) -> None: ...
-    def on_tool_cancellation(self, ids: list[str]) -> None: ...
-    def at_turn_boundary(self) -> bool: ...
-    async def on_connected(self, resumed: bool, first: bool) -> None: ...
-    async def on_fatal(self, reason: str) -> None: ...
-
-
-class LinkClosed(Exception):
-    """The call is over; no more sessions."""
-
-
-def parse_duration(text: str | None) -> float:
-    """protobuf Duration JSON ("50s", "0.600s") -> seconds."""
-    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)s\s*", text or "")
-    return float(match.group(1)) if match else 0.0
 
 
 class GeminiLink:
@@ -285,8 +264,6 @@ class GeminiLink:
                 attempt = await self._after_error(exc.code, str(exc.details or exc.message or ""), attempt)
             except (websockets.exceptions.WebSocketException, OSError, TimeoutError) as exc:
                 attempt = await self._after_error(1006, f"{type(exc).__name__}: {exc}", attempt)
-            except LinkClosed:
-                return
             if attempt < 0:
                 return
 
