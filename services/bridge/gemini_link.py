@@ -322,6 +322,8 @@ class GeminiLink:
         self._fast = self.fast_path and live_fast.available(session)
         self._writer = live_fast.AudioWriter(session, self.mime_type) \
             if self._fast and live_fast.AudioWriter.supports(session) else None
+        if self._fast and live_fast.AudioTap.supports(session):
+            live_fast.AudioTap(session._ws, self.handler.on_audio)
         self._handover.clear()
         replay = self._replay_items(resumed)
         self._calls_since_handle.clear()
