@@ -35,6 +35,8 @@ import aiohttp
 import numpy as np
 
 from . import twilio_load
+from .turn_timing import TimingLog
+from .turn_timing import summary as turn_timing
 from .prom_text import delta, p99_ms, quantile_ms, scrape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,11 @@ AUTH_TOKEN, TOKEN_SECRET, API_KEY = "bench-auth-token", "bench-media-secret", "b
 GENERATOR_BUSY = 0.85  # generator cores used / cores it has: at or above this, it may be the limit
 TICK_LATE_MS = 5.0     # harness ticker p99 lateness above this: the load itself was late
 BUSY_CPU_WAIT_MS = 10.0  # the bridge waited this long per second for its cpu: not alone on it
+# BENCH_PROFILE=FILE: cProfile on the bridge's own CPU time (time spent waiting for the cpu,
+# which other tenants of a shared VM cause, is not charged to whatever function was running)
+PROFILED = ("import atexit, cProfile, runpy, time; p = cProfile.Profile(time.thread_time); "
+            "atexit.register(lambda: p.dump_stats(%r)); p.enable(); "
+            "runpy.run_module('services.bridge', run_name='__main__')")
 
 
 def free_port() -> int:
@@ -109,8 +116,10 @@ class Stack:
         self.nats = EmbeddedNats(self.tmp / "nats", with_harness=True).start()
         gport = free_port()
         env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'proto'}"}
+        self.timing = TimingLog(self.tmp / "gemini-timing.log")
         gem = subprocess.Popen([sys.executable, "-m", "bench.gemini_load", str(gport), API_KEY,
-                                str(self.tmp / "tls"), "--pace", str(self.args.gemini_pace)],
+                                str(self.tmp / "tls"), "--pace", str(self.args.gemini_pace),
+                                "--timing-log", str(self.timing.path)],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         self.procs.append(gem)
         self.gemini_pid = gem.pid
@@ -124,10 +133,10 @@ class Stack:
                     "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "MEDIA_TOKEN_SECRET": TOKEN_SECRET, "MAX_CALLS": "5000",
                     "BRIDGE_INBOUND_RATE": str(self.args.inbound_rate), "DRAIN_TIMEOUT_S": "5"}
         extra = dict(kv.split("=", 1) for kv in self.args.bridge_env)
-        profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
         launch = ["-c", "import asyncio, runpy, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
                         "runpy.run_module('services.bridge', run_name='__main__')"] if self.args.uvloop \
-            else [*profile, "-m", "services.bridge"]
+            else ["-c", PROFILED % os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") \
+            else ["-m", "services.bridge"]
         self._bridge("ours", launch, root, {**base_env, **extra}, bridge_cpus)
         if not self.args.no_reference:
             self._bridge("reference", ["-m", "bench.reference_bridge"], ROOT, base_env, bridge_cpus)
@@ -174,7 +183,7 @@ async def open_calls(base: str, n: int) -> list[twilio_load.TwilioCall]:
     calls, ramp = [], max(1.0, n / 40)  # calls arrive over time (40/s), not all in the same instant
     for i in range(n):
         claims = media_token.MediaClaims(call_id=f"bench-{i}-{time.monotonic_ns()}", call_sid=f"CAbench{i}",
-                                         call_type="guest", property_id="p1")
+                                         call_type="guest", property_id=f"p1-bench{i}")  # the stand-in reads it
         start = twilio_load.start_messages(i, f"MZbench{i}", media_token.issue(TOKEN_SECRET, claims), claims.call_id)
         _, call = await loop.create_connection(lambda i=i, start=start: twilio_load.TwilioCall(i, request, start),
                                                "127.0.0.1", port)
@@ -194,6 +203,7 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
     base, pid = stack.bridges[name]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         before = await scrape_metrics(http, base)
+        stack.timing.skip_to_end()
         calls = await open_calls(base, n)
         await asyncio.sleep(2.0)  # the last sessions open and their greetings start
         cpu0, gen0, own0, t0 = cpu_seconds(pid), cpu_seconds(stack.gemini_pid), time.process_time(), time.monotonic()
@@ -205,6 +215,7 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
         harness_cpu, gemini_cpu = (time.process_time() - own0) / wall, (cpu_seconds(stack.gemini_pid) - gen0) / wall
         await asyncio.sleep(0.5)
         after = await scrape_metrics(http, base)
+        timing = turn_timing(stack.timing.read(), {c.n: c.clears for c in calls}, {c.n: c.turn_starts for c in calls})
         for call in calls:
             call.hang_up()
         await asyncio.sleep(0.5)
@@ -212,6 +223,7 @@ async def run_step(stack: Stack, name: str, n: int, seconds: float) -> dict:
             call.transport.close()
     step = summarize(name, n, calls, before, after, cpu, harness_cpu, gemini_cpu, lateness)
     step["bridge_runqueue_wait_ms_per_s"] = round(waited * 1000, 1)
+    step.update(timing)
     return step
 
 
@@ -249,6 +261,7 @@ def summarize(name: str, n: int, calls, before: dict, after: dict, cpu: float, h
             "cpu_ms_per_call_s": round(cpu * 1000 / n, 2),
             "underruns": int(delta(after, before, "bridge_playback_underruns_total")),
             "p99_turn_first_audio_ms": p99_ms(after, before, "bridge_turn_first_audio_seconds"),
+            "p99_barge_in_ms": p99_ms(after, before, "bridge_barge_in_seconds"),
             "generator_cpu": generator, "harness_cpu": round(harness_cpu, 3), "gemini_cpu": round(gemini_cpu, 3),
             "harness_p99_tick_late_ms": tick_late,
             "generator_limited": generator_limit(generator, len(load_cpus or [0]), tick_late),
@@ -275,6 +288,9 @@ def line(step: dict) -> str:
             f" | lost {step['frames_lost']} dropped {step['frames_dropped']} | underruns {step['underruns']}"
             f" | agent {step['agent_audio_s']} s in {step['twilio_media_messages']} msgs"
             f" | turn start p99 {step['p99_turn_first_audio_ms']:g} ms"
+            f" | e2e p50/p99: interrupted->clear {step['p50_barge_in_e2e_ms']}/{step['p99_barge_in_e2e_ms']} ms"
+            f" (n {step['barge_in_count']}, unanswered {step['barge_in_unanswered']}), first chunk->Twilio "
+            f"{step['p50_first_audio_e2e_ms']}/{step['p99_first_audio_e2e_ms']} ms (n {step['first_audio_count']})"
             f" | waited for its cpu {step['bridge_runqueue_wait_ms_per_s']:g} ms/s"
             f" | generator {step['generator_cpu']:.3f} cores (harness {step['harness_cpu']:.3f}, gemini "
             f"{step['gemini_cpu']:.3f}), tick p99 late {step['harness_p99_tick_late_ms']} ms{gen}")

@@ -11,7 +11,13 @@ close) on a raw asyncio transport, and otherwise does the least it can:
   in ``chunk_ms`` chunks: the first ``burst_ms`` at once, then at ``pace`` × real time;
   one output transcription, ``generationComplete``, ``turnComplete``), calls out of phase;
 * every server message is encoded once at start; one ticker writes, per connection and
-  tick, everything due in one ``transport.write``.
+  tick, everything due in one ``transport.write``;
+* every ``interrupt_every``-th turn is cut ``interrupt_at`` seconds in with
+  ``serverContent.interrupted`` (what Gemini sends on barge-in); with ``--timing-log`` the
+  send time (``time.monotonic``, the same clock as the harness's) of every turn's first
+  chunk (``f``) and of every ``interrupted`` (``i``) is logged with the bench call number
+  found in the session's setup (``bench<N>`` in the property id), so the bench can time
+  ``interrupted`` → Twilio ``clear`` and first chunk → Twilio end to end.
 
     python -m bench.gemini_load PORT API_KEY TLS_DIR [--period 3 --speak 1.4 ...]
 """
@@ -22,6 +28,8 @@ import argparse
 import asyncio
 import json
 import random
+import re
+from typing import TextIO
 
 import numpy as np
 
@@ -32,6 +40,7 @@ from emulators.tls import TlsBundle
 from . import ws_frames as wsf
 
 AUDIO_PREFIX = b'{"realtime_input": {"audio"'
+BENCH_CALL = re.compile(r"bench(\d+)")
 
 
 class Script:
@@ -48,6 +57,7 @@ class Script:
                        for m in (p.flag("generationComplete"), p.turn_complete()))
         self.frames = [chunks[0] + words, *chunks[1:-1], chunks[-1] + end]
         self.due = [max(0.0, (i * chunk_ms - burst_ms) / 1000) / pace for i in range(len(chunks))]
+        self.interrupted = wsf.encode(json.dumps(p.flag("interrupted")).encode(), wsf.BINARY)
 
 
 class LiveConnection(asyncio.Protocol):
@@ -58,6 +68,8 @@ class LiveConnection(asyncio.Protocol):
         self.upgraded = self.live = False
         self.turn_start = 0.0  # loop time of the current turn's start
         self.next_frame = 0
+        self.turns = 0
+        self.call_n = -1  # the bench call number, from the setup; -1: not a bench call
         self.audio_in = 0
 
     def connection_made(self, transport) -> None:
@@ -99,6 +111,8 @@ class LiveConnection(asyncio.Protocol):
             return
         message = json.loads(wsf.unmask(payload, key))
         if "setup" in message and not self.live:
+            found = BENCH_CALL.search(json.dumps(message["setup"]))
+            self.call_n = int(found.group(1)) if found else -1
             self.transport.write(wsf.encode(json.dumps(p.setup_complete()).encode(), wsf.BINARY))
             self.live = True
             loop = asyncio.get_running_loop()
@@ -110,18 +124,28 @@ class LiveConnection(asyncio.Protocol):
 
     def tick(self, now: float) -> None:
         """Write every frame of the current turn now due, in one write."""
-        script, start = self.server.script, self.turn_start
+        server, start = self.server, self.turn_start
+        script = server.script
         if now < start:
             return
+        cut = server.interrupt_every and self.turns % server.interrupt_every == 0
+        until = min(now, start + server.interrupt_at) if cut else now
         i, due = self.next_frame, []
-        while i < len(script.frames) and start + script.due[i] <= now:
+        while i < len(script.frames) and start + script.due[i] <= until:
             due.append(script.frames[i])
             i += 1
+        if self.next_frame == 0 and due:
+            server.log_timing("f", self.call_n, now)
+        interrupt = cut and now >= start + server.interrupt_at
+        if interrupt:
+            due.append(script.interrupted)
         if due:
             self.transport.write(due[0] if len(due) == 1 else b"".join(due))
+            if interrupt:
+                server.log_timing("i", self.call_n, now)
         self.next_frame = i
-        if i == len(script.frames):
-            self.next_frame, self.turn_start = 0, start + self.server.period_s
+        if i == len(script.frames) or interrupt:
+            self.next_frame, self.turn_start, self.turns = 0, start + server.period_s, self.turns + 1
 
 
 class LoadServer:
@@ -129,7 +153,13 @@ class LoadServer:
         self.api_key, self.period_s, self.first_s = args.api_key, args.period, args.first
         self.tick_s = args.chunk_ms / 1000 / 2
         self.script = Script(args.speak, args.chunk_ms, args.burst_ms, args.pace)
+        self.interrupt_every, self.interrupt_at = args.interrupt_every, args.interrupt_at
+        self.timing: TextIO | None = open(args.timing_log, "a") if args.timing_log else None  # noqa: SIM115
         self.live: set[LiveConnection] = set()
+
+    def log_timing(self, kind: str, call_n: int, at: float) -> None:
+        if self.timing is not None and call_n >= 0:
+            self.timing.write(f"{kind} {call_n} {at:.6f}\n")
 
     async def ticker(self) -> None:
         loop = asyncio.get_running_loop()
@@ -139,6 +169,8 @@ class LoadServer:
             for conn in list(self.live):
                 if not conn.transport.is_closing():
                     conn.tick(now)
+            if self.timing is not None:
+                self.timing.flush()
             step += 1
             await asyncio.sleep(max(0.0, start + step * self.tick_s - loop.time()))
 
@@ -163,6 +195,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chunk-ms", type=int, default=40)
     parser.add_argument("--burst-ms", type=int, default=300)
     parser.add_argument("--pace", type=float, default=1.0, help="1 = real time after the burst; 2 = twice")
+    parser.add_argument("--interrupt-every", type=int, default=2, help="cut every N-th turn (0: never)")
+    parser.add_argument("--interrupt-at", type=float, default=0.8, help="seconds into the turn")
+    parser.add_argument("--timing-log", default="", help="append 'f|i CALL MONOTONIC_S' lines here")
     return parser.parse_args(argv)
 
 

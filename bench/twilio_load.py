@@ -43,6 +43,8 @@ class TwilioCall(asyncio.Protocol):
         self.frames: list[bytes] = []
         self.sent = self.received_bytes = self.media_messages = self.marks = 0
         self.play_end = 0.0
+        self.clears: list[float] = []       # when each ``clear`` arrived (loop time = time.monotonic)
+        self.turn_starts: list[float] = []  # when media arrived with nothing left to play
 
     def encode_frames(self, cycle: list[bytes]) -> None:
         template = ('{"event":"media","sequenceNumber":"%d","streamSid":"' + self.sid + '","media":'
@@ -87,13 +89,17 @@ class TwilioCall(asyncio.Protocol):
             size = (end - at) * 3 // 4 - payload.count(b"=", end - 2, end)
             self.received_bytes += size
             self.media_messages += 1
-            self.play_end = max(loop.time(), self.play_end) + size / 8000
+            now = loop.time()
+            if now >= self.play_end:
+                self.turn_starts.append(now)
+            self.play_end = max(now, self.play_end) + size / 8000
         elif head.startswith(b'{"event":"mark"'):
             at = payload.find(_NAME) + len(_NAME)
             self.marks += 1
             loop.call_at(max(loop.time(), self.play_end), self._echo, payload[at:payload.find(b'"', at)])
         elif head.startswith(b'{"event":"clear"'):
             self.play_end = loop.time()
+            self.clears.append(self.play_end)
 
     def _echo(self, name: bytes) -> None:
         if not self.transport.is_closing():

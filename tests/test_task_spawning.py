@@ -15,7 +15,6 @@ GRANDFATHERED = {
     "services/bridge/app.py": 1,
     "services/bridge/ending.py": 1,
     "services/bridge/events_out.py": 1,
-    "services/bridge/gemini_session.py": 4,
     "services/bridge/tools_dispatch.py": 1,
     "services/outreach/app.py": 1,
     "services/common/tasks.py": 1,  # the helper itself

@@ -36,7 +36,7 @@ from .callback_promise import CallbackPromise
 from .codecs import twilio as wire
 from .ending import Ending
 from .events_out import EventSink
-from .gemini_session import GeminiLink
+from .gemini_link import GeminiLink
 from .live_config import LiveOptions, live_config
 from .live_fast import AudioChunk
 from .metrics import BridgeMetrics
@@ -80,10 +80,12 @@ class Call:
         self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
-                               batch_frames=deps.options.inbound_batch_ms // 20)
+                               batch_frames=deps.options.inbound_batch_ms // 20,
+                               gate_during_tools=not deps.options.non_blocking)
         self.ending = Ending(self)
         self.promise = CallbackPromise(self, deps.sink)
-        self.tools = ToolsDispatcher(deps.nc, self, m, self._respond_tool, timeout_s=s.bridge_tool_timeout_s,
+        self.tools = ToolsDispatcher(deps.nc, self, m, self.link.send_tool_response,
+                                     timeout_s=s.bridge_tool_timeout_s,
                                      non_blocking=deps.options.non_blocking, scheduling=s.gemini_tool_scheduling,
                                      bridge_handlers={END_CALL: self.ending.end_call_tool,
                                                       TRANSFER: self.ending.transfer_tool,
@@ -150,7 +152,9 @@ class Call:
     # ------------------------------------------------------------------ Twilio side
 
     async def _read_twilio(self) -> str:
-        async for msg in self.ws:
+        receive = self.ws.receive  # not ``async for``: its __anext__ is one more coroutine per frame
+        while True:
+            msg = await receive()
             if msg.type == WSMsgType.TEXT:
                 outcome = await self._on_twilio_text(msg.data)
                 if outcome:
@@ -254,13 +258,13 @@ class Call:
         if chunk.text:
             self.transcript.agent_text(chunk.text)
 
+    def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
+        self.tools.on_tool_call(calls)
+
+    def on_tool_cancellation(self, ids: list[str]) -> None:
+        self.tools.cancel(ids)
+
     async def on_message(self, msg: types.LiveServerMessage) -> None:
-        if msg.tool_call and msg.tool_call.function_calls:
-            if not self.deps.options.non_blocking:
-                await self.link.set_audio_gate(True)  # BLOCKING models close 1008 on audio meanwhile
-            self.tools.on_tool_call(msg.tool_call.function_calls)
-        if msg.tool_call_cancellation and msg.tool_call_cancellation.ids:
-            self.tools.cancel(msg.tool_call_cancellation.ids)
         sc = msg.server_content
         if sc is None:
             return
@@ -301,9 +305,3 @@ class Call:
         heard_text = self.transcript.agent_interrupted(heard)
         self.model_speaking, self.turn_flushed = False, False
         log.info("barge-in", extra={"heard_ms": round(heard), "heard_chars": len(heard_text)})
-
-    async def _respond_tool(self, response: types.FunctionResponse) -> None:
-        await self.link.send_tool_response(response)
-        others = [cid for cid in self.tools.running if cid != response.id]
-        if not self.deps.options.non_blocking and not others:
-            await self.link.set_audio_gate(False)

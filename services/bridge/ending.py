@@ -22,7 +22,7 @@ from .audio import OutboundAudio
 from .callback_promise import CallbackPromise
 from .call_control import TwilioRest, transfer_twiml
 from .fallback import prompt_frames
-from .gemini_session import GeminiLink
+from .gemini_link import GeminiLink
 from .metrics import BridgeMetrics
 from .call_context import CallContext
 from .playback import Playback

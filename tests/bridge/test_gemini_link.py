@@ -11,7 +11,8 @@ from google.genai import types
 
 from emulators.audio import speech_like
 from emulators.gemini import GeminiEmulator
-from services.bridge.gemini_session import GeminiLink, parse_duration
+from services.bridge.gemini_link import GeminiLink, parse_duration
+from services.bridge.link_messages import LinkState
 from services.bridge.live_config import LiveOptions, live_config
 from services.bridge.metrics import BridgeMetrics
 from services.bridge.call_context import CallContext
@@ -34,6 +35,8 @@ class Recorder:
     def __init__(self, link_box: list) -> None:
         self.messages: list[types.LiveServerMessage] = []
         self.chunks: list = []
+        self.tool_calls: list = []
+        self.cancelled: list = []
         self.connected: list[tuple[bool, bool]] = []
         self.fatal: str | None = None
         self.boundary = True
@@ -44,6 +47,12 @@ class Recorder:
 
     def on_audio(self, chunk):
         self.chunks.append(chunk)
+
+    def on_tool_call(self, calls):
+        self.tool_calls.extend(calls)
+
+    def on_tool_cancellation(self, ids):
+        self.cancelled.extend(ids)
 
     def at_turn_boundary(self):
         return self.boundary
@@ -158,7 +167,7 @@ async def test_1007_and_1008_are_fatal_without_retry(code):
         await wait_for(lambda: handler.fatal is not None)
         await link.close()
     assert handler.fatal.startswith(str(code))
-    assert link.sessions_opened == 1 and link.state in ("failed", "closed")
+    assert link.sessions_opened == 1 and link.state in (LinkState.FAILED, LinkState.CLOSED)
 
 
 async def test_unknown_model_is_a_configuration_error():

@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from services.bridge.codecs import twilio as wire
-from services.bridge.gemini_session import GeminiLink
+from services.bridge.gemini_link import GeminiLink
+from services.bridge.link_messages import CallerAudio, LinkState
 from services.bridge.live_config import LiveOptions
 from services.common.settings import Settings
 from services.bridge.metrics import BridgeMetrics
@@ -35,7 +36,7 @@ def live_link(batch_frames: int) -> tuple[GeminiLink, Session]:
     link = GeminiLink(None, "m", lambda h, r: None, None, BridgeMetrics(), mime_type="audio/pcm;rate=16000",
                       batch_frames=batch_frames, fast_path=False)
     session = Session()
-    link.session, link.state = session, "live"
+    link.session, link.state = session, LinkState.LIVE
     return link, session
 
 
@@ -56,10 +57,10 @@ async def test_text_and_gate_flush_the_batch_first_in_order():
     await link.send_text("DTMF 1#")
     assert session.sent == [("audio", F1), ("text", "DTMF 1#")]
     await link.send_audio(F2)
-    await link.set_audio_gate(True)  # read before the gate closed: goes out as it would unbatched
+    await link._set_audio_gate(True)  # read before the gate closed: goes out as it would unbatched
     await link.send_audio(F3)
     await link.flush_audio()
-    assert session.sent[-1] == ("audio", F2) and link._queue[0] == ("audio", F3)
+    assert session.sent[-1] == ("audio", F2) and link._queue[0] == CallerAudio(F3)
 
 
 async def test_a_lone_frame_waits_at_most_one_batch():
@@ -77,7 +78,7 @@ async def test_batch_of_one_sends_every_frame_at_once():
 
 async def test_queued_batches_count_dropped_frames_not_messages():
     link, _ = live_link(2)
-    link.state = "reconnecting"
+    link.state = LinkState.RECONNECTING
     link._queue_cap = 1
     await link.send_audio(F1)
     await link.send_audio(F2)

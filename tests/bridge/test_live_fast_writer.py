@@ -11,15 +11,17 @@ import websockets
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
+from emulators.tls import TlsBundle
 from services.bridge import live_fast
 
 MIME = "audio/pcm;rate=16000"
 PCM = bytes(range(256)) * 2 + b"\xfb\xff" * 64  # every byte value; '+' and '/' in plain base64
 
 
-async def received_messages(actions) -> list[str | bytes]:
-    """Run ``actions(session)`` against a real websockets server; return what it received."""
-    got: list[str | bytes] = []
+async def received_messages(actions, tls: TlsBundle | None = None, into: list | None = None) -> list[str | bytes]:
+    """Run ``actions(session)`` against a real websockets server (over TLS with ``tls``);
+    return what it received (appended to ``into`` as it arrives, if given)."""
+    got: list[str | bytes] = into if into is not None else []
     done = asyncio.Event()
 
     async def handler(ws):
@@ -27,9 +29,10 @@ async def received_messages(actions) -> list[str | bytes]:
             got.append(message)
         done.set()
 
-    async with serve(handler, "127.0.0.1", 0) as server:
+    async with serve(handler, "127.0.0.1", 0, ssl=tls.server_context() if tls else None) as server:
         port = server.sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}", compression=None) as ws:
+        url = f"{'wss' if tls else 'ws'}://127.0.0.1:{port}"
+        async with connect(url, compression=None, ssl=tls.client_context() if tls else None) as ws:
             await actions(SimpleNamespace(_ws=ws))
         await asyncio.wait_for(done.wait(), 5)
     return got
@@ -71,3 +74,28 @@ async def test_masks_differ_from_frame_to_frame():
         writer.write(PCM)
     masks = {frame[4:8] for frame in written}  # 2-byte header + 2-byte length, then the key
     assert len(masks) == 3 and all(frame[1] & 0x80 for frame in written)
+
+
+async def test_over_tls_frames_are_encrypted_in_place_and_interleave_with_websockets_sends(tmp_path):
+    """The TLS shortcut (asyncio's SSLObject, then the socket transport) is taken on this
+    Python — if asyncio's private TLS fields moved, ``tls`` is None and this fails by name —
+    and what arrives is byte for byte what websockets' own sends deliver, in order."""
+    got: list = []
+
+    async def arrived(count: int) -> None:  # on the wire by itself, not flushed by a later send
+        for _ in range(500):
+            if len(got) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{count - len(got)} frame(s) never reached the server")
+
+    async def actions(session):
+        writer = live_fast.AudioWriter(session, MIME)
+        assert writer.tls is not None, "asyncio's SSLProtocol internals moved: the TLS shortcut is off"
+        for k, n in enumerate((40, 640, 200)):
+            assert writer.write(PCM[:n])
+            await arrived(2 * k + 1)
+            await live_fast.send_audio(session, PCM[:n], MIME)
+
+    received = await received_messages(actions, TlsBundle.create(str(tmp_path)), into=got)
+    assert received == [live_fast.audio_frame(PCM[:n], MIME) for n in (40, 640, 200) for _ in range(2)]
