@@ -11,21 +11,19 @@ call terminal and publishes no second ``CallEnded``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from fixline_proto import subjects
 from fixline_proto.codec import EVENT_DECODER
 from fixline_proto.events import CallEnded, CallOutcome, CallStatusChanged, CallStreamChanged
 from services.common import outbox
+from services.common.pull_consumer import consume, subscribe_to_events
 
 from . import calls_repo
 
@@ -67,28 +65,10 @@ class StreamEndWatcher:
         self._stopping.set()
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
-        config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=30.0,
-                                deliver_policy=DeliverPolicy.NEW, filter_subjects=FILTERS, max_ack_pending=10_000)
-        await self.js.add_consumer(subjects.EVENTS_STREAM, config=config)
-        return await self.js.pull_subscribe_bind(durable=self.durable, stream=subjects.EVENTS_STREAM)
+        return await subscribe_to_events(self.js, self.durable, FILTERS, ack_wait=30.0, max_ack_pending=10_000)
 
     async def run(self) -> None:
-        sub = await self.subscribe()
-        try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(50, timeout=1.0)
-                except (NatsTimeoutError, asyncio.TimeoutError):
-                    continue
-                except Exception as exc:  # noqa: BLE001 - NATS reconnecting: keep watching
-                    log.warning("fetch failed; retrying", extra={"error": str(exc)})
-                    await asyncio.sleep(1.0)
-                    continue
-                for msg in msgs:
-                    await self._process(msg)
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        await consume(await self.subscribe(), self._process, self._stopping, name=self.durable)
 
     async def _process(self, msg: Msg) -> None:
         try:

@@ -16,14 +16,13 @@ import logging
 from datetime import UTC, datetime
 
 import msgspec
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from fixline_proto import subjects
 from fixline_proto.codec import EVENT_DECODER
 from fixline_proto.events import CallEnded, CallOutcome, TranscriptTurn
+from services.common.pull_consumer import consume, subscribe_to_events
 from services.common.tasks import TaskSet
 
 from . import facts
@@ -49,29 +48,13 @@ class RecordsConsumer:
         self._stopping.set()
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
-        config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=60.0,
-                                deliver_policy=DeliverPolicy.NEW, filter_subjects=FILTERS, max_ack_pending=10_000)
-        await self.js.add_consumer(subjects.EVENTS_STREAM, config=config)
-        return await self.js.pull_subscribe_bind(durable=self.durable, stream=subjects.EVENTS_STREAM)
+        return await subscribe_to_events(self.js, self.durable, FILTERS, ack_wait=60.0, max_ack_pending=10_000)
 
     async def run(self) -> None:
-        sub = await self.subscribe()
         try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(50, timeout=1.0)
-                except (NatsTimeoutError, asyncio.TimeoutError):
-                    continue
-                except Exception as exc:  # noqa: BLE001 - NATS reconnecting: keep reading
-                    log.warning("fetch failed; retrying", extra={"error": str(exc)})
-                    await asyncio.sleep(1.0)
-                    continue
-                for msg in msgs:
-                    await self._process(msg)
+            await consume(await self.subscribe(), self._process, self._stopping, name=self.durable)
         finally:
             await self._tasks.close()
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
 
     async def _process(self, msg: Msg) -> None:
         try:
