@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import wave
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from aiohttp import web
@@ -28,9 +28,11 @@ from aiohttp import web
 from .errors import twilio_error
 from .webhooks import new_sid, rfc2822
 
-if TYPE_CHECKING:
-    from .call import Call
-    from .server import TwilioEmulator
+# The emulator and its calls are typed ``Any`` here: naming them would join this module to the
+# server/call import circle (tests/test_import_graph.py). A call has sid, account_sid, status,
+# played_ulaw and log(); the emulator has calls, rest_requests, base_url and post_callback().
+Call = Any
+TwilioEmulator = Any
 
 CALLBACK_EVENTS = ("in-progress", "completed", "absent")
 SILENT_WAV_S = 0.5
@@ -39,7 +41,7 @@ SILENT_WAV_S = 0.5
 @dataclass
 class Recording:
     sid: str
-    call: "Call"
+    call: Call
     channels: int
     callback: str | None
     callback_method: str
@@ -89,7 +91,7 @@ def wav_bytes(ulaw_played: bytes, channels: int) -> bytes:
 
 
 class RecordingsApi:
-    def __init__(self, emu: "TwilioEmulator", auth) -> None:
+    def __init__(self, emu: TwilioEmulator, auth) -> None:
         self.emu = emu
         self._auth = auth
         self.recordings: dict[str, Recording] = {}
@@ -128,6 +130,15 @@ class RecordingsApi:
         if call.status != "in-progress":
             return twilio_error(400, 21220, "Requested resource is not eligible for recording",
                                 detail=f"The call is {call.status}, not in-progress.")
+        rec = self._new_recording(call, form)
+        if isinstance(rec, web.Response):
+            return rec
+        self.recordings[rec.sid] = rec
+        call.log("recording_started", recording_sid=rec.sid, channels=rec.channels)
+        self._callback(rec)
+        return web.json_response(rec.to_json(), status=201)
+
+    def _new_recording(self, call: Call, form) -> Recording | web.Response:  # form: aiohttp's MultiDictProxy
         channels = form.get("RecordingChannels", "mono")
         if channels not in ("mono", "dual"):
             return twilio_error(400, 21222, f"Invalid RecordingChannels: {channels}")
@@ -135,15 +146,11 @@ class RecordingsApi:
             or ("completed",)
         if unknown := [e for e in events if e not in CALLBACK_EVENTS]:
             return twilio_error(400, 21222, f"Invalid RecordingStatusCallbackEvent: {unknown[0]}")
-        rec = Recording(sid=new_sid("RE"), call=call, channels=2 if channels == "dual" else 1,
-                        callback=form.get("RecordingStatusCallback"),
-                        callback_method=form.get("RecordingStatusCallbackMethod", "POST").upper(),
-                        callback_events=events, track=form.get("RecordingTrack", "both"),
-                        audio_offset=len(call.played_ulaw))
-        self.recordings[rec.sid] = rec
-        call.log("recording_started", recording_sid=rec.sid, channels=rec.channels)
-        self._callback(rec)
-        return web.json_response(rec.to_json(), status=201)
+        return Recording(sid=new_sid("RE"), call=call, channels=2 if channels == "dual" else 1,
+                         callback=form.get("RecordingStatusCallback"),
+                         callback_method=form.get("RecordingStatusCallbackMethod", "POST").upper(),
+                         callback_events=events, track=form.get("RecordingTrack", "both"),
+                         audio_offset=len(call.played_ulaw))
 
     async def list(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request)) is not None:
@@ -182,7 +189,7 @@ class RecordingsApi:
         mp3 = request.path.endswith(".mp3")
         return web.Response(body=body, content_type="audio/mpeg" if mp3 else "audio/x-wav")
 
-    def call_ended(self, call: "Call") -> None:
+    def call_ended(self, call: Call) -> None:
         """Every recording of ``call`` ends with it (status callback ``completed`` or ``absent``)."""
         for rec in self.recordings.values():
             if rec.call is call and rec.status == "in-progress":

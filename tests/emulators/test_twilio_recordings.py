@@ -27,7 +27,7 @@ async def _agent(ctx: StreamCtx) -> None:
     await asyncio.sleep(5)
 
 
-async def test_async_sdk_create_list_fetch_media_callback_delete(twilio):
+async def test_async_sdk_create_list_fetch_media_callback_delete(twilio):  # noqa: F811 - the fixture
     async with AgentApp(TOKEN, on_stream=_agent) as app, AsyncTwilioHttpClient(timeout=5) as http:
         client = twilio.client(http_client=http)
         call = await client.calls.create_async(to="+15550002222", from_="+15550001111",
@@ -69,7 +69,7 @@ async def test_async_sdk_create_list_fetch_media_callback_delete(twilio):
     assert gone.value.status == 404 and twilio.recordings.deleted == [rec.sid]
 
 
-async def test_sync_sdk_refuses_a_call_not_in_progress(twilio):
+async def test_sync_sdk_refuses_a_call_not_in_progress(twilio):  # noqa: F811 - the fixture
     async with AgentApp(TOKEN, on_stream=_agent) as app:
         client = twilio.client()
         call = await asyncio.to_thread(client.calls.create, to="+15550002222", from_="+15550001111",
