@@ -165,8 +165,10 @@ async def test_forged_and_malformed_recording_callbacks_change_nothing(twilio, i
     assert (await twilio.post(path, _callback(sid, rec_sid)))[0] == 204
     assert (await twilio.post(path, _callback(sid, rec_sid, "in-progress", RecordingDuration="-1")))[0] == 204
     other_path = f"/twilio/recording-status?call_id={other_id}"
-    assert (await twilio.post(other_path, _callback(other_sid, rec_sid, "failed")))[0] == 204
+    assert (await twilio.post(other_path, _callback(other_sid, rec_sid, "failed", RecordingDuration="99",
+                                                         ErrorCode="13617")))[0] == 204
     [row] = await _recordings(ingress_pool, call_id)
-    assert (row["sid"], row["status"], row["duration_s"], row["channels"]) == (rec_sid, "completed", 12, 2)
+    assert (row["sid"], row["status"], row["duration_s"], row["channels"], row["error_code"]) == \
+        (rec_sid, "completed", 12, 2, "")
     assert await _recordings(ingress_pool, other_id) == []
 
