@@ -85,3 +85,38 @@ async def test_recording_is_streamed_to_its_property_only(nc, pool, twilio):
     assert foreign[0] == 404 and foreign[2] == unknown[2] and foreign[0] == unknown[0]
     assert anonymous[0] == 401
     assert after_retention[0] == 404
+
+
+async def test_the_history_page_plays_the_recording_through_the_proxy(nc, pool, twilio):
+    from playwright.async_api import async_playwright
+
+    from .test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+
+    sid = await _recorded_call(twilio)
+    s = await story(pool, "p1")
+    await pool.execute("INSERT INTO call_recordings (sid, call_id, status, duration_s, channels)"
+                       " VALUES ($1, $2, 'completed', 3, 2)", sid, s.guest_call)
+    stream = await create_stream(nc)
+    async with notifier(stream, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
+                        twilio_api_base_url=twilio.base_url) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(f"{svc.url}/login?token={ADMIN_TOKEN}")
+        await page.goto(f"{svc.url}/history?q={s.marker}&kind=calls")
+        await page.locator(f'[data-call="{s.guest_call}"]').first.click()
+        audio = page.locator(".recording audio")
+        await audio.wait_for(timeout=10_000)
+        src = await audio.get_attribute("src")
+        fetched = await page.evaluate("async (src) => { const r = await fetch(src);"
+                                      " return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength]; }",
+                                      src)
+        duration = await audio.evaluate("a => new Promise((ok) => { a.preload = 'metadata';"
+                                        " a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true});"
+                                        " a.addEventListener('error', () => ok(-1), {once: true}); a.load(); })")
+        await browser.close()
+    assert src == f"/api/history/calls/{s.guest_call}/recording"
+    assert fetched[0] == 200 and fetched[1] == "audio/wav" and fetched[2] > 44
+    assert duration > 0, "Chromium decoded the proxied WAV"
+    assert errors == []
