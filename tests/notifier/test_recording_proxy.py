@@ -109,9 +109,9 @@ async def test_the_history_page_plays_the_recording_through_the_proxy(nc, pool, 
         audio = page.locator(".recording audio")
         await audio.wait_for(timeout=10_000)
         src = await audio.get_attribute("src")
-        fetched = await page.evaluate("async (src) => { const r = await fetch(src);"
-                                      " return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength]; }",
-                                      src)
+        fetched = await page.evaluate(
+            "async (src) => { const r = await fetch(src); return [r.status, r.headers.get('content-type'),"
+            " (await r.arrayBuffer()).byteLength]; }", src)
         duration = await audio.evaluate("a => new Promise((ok) => { a.preload = 'metadata';"
                                         " a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true});"
                                         " a.addEventListener('error', () => ok(-1), {once: true}); a.load(); })")
