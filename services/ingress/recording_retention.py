@@ -43,6 +43,6 @@ async def sweep_forever(pool: asyncpg.Pool, client: Client, retention_days: int,
     while True:
         try:
             await delete_expired(pool, client, retention_days)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("recording retention sweep failed", extra={"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - a periodic sweep outlives one bad round
+            log.warning("recording retention sweep failed", extra={"error": type(exc).__name__})
         await asyncio.sleep(interval_s)
