@@ -193,6 +193,7 @@ class Call:
             return
         self.end_time = dt.datetime.now(dt.timezone.utc)
         self.set_status(status, "completed")
+        self.emu.recordings.call_ended(self)
         self._done.set()
 
     async def _ring(self) -> bool:

@@ -15,6 +15,7 @@ from .call import Call
 from .twiml import TwimlSource
 from .callee import CalleeScript
 from .numbers import IncomingNumber, IncomingNumbersApi
+from .recordings import RecordingsApi
 from .rest import RestApi
 from .webhooks import Signer, new_sid, send_webhook
 
@@ -54,6 +55,7 @@ class TwilioEmulator(AppServer):
         self.http: aiohttp.ClientSession | None = None
         self._rest = RestApi(self)
         self._numbers = IncomingNumbersApi(self.account_sid, self._rest._auth, self.rest_requests)
+        self.recordings = RecordingsApi(self, self._rest._auth)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -61,6 +63,7 @@ class TwilioEmulator(AppServer):
         app = web.Application()
         app.add_routes(self._rest.routes())
         app.add_routes(self._numbers.routes())
+        app.add_routes(self.recordings.routes())
         app.router.add_post("/_emulator/calls", self._control_place_call)
         app.router.add_get("/_emulator/calls/{sid}", self._control_call_state)
         app.router.add_get("/_emulator/calls", self._control_list_calls)

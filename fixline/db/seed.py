@@ -40,10 +40,10 @@ async def seed(conn: asyncpg.Connection) -> None:
 
 async def _seed_property(conn: asyncpg.Connection, prop: dict[str, Any]) -> None:
     await conn.execute(
-        "INSERT INTO properties (id, name, address, timezone) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO properties (id, name, address, timezone, recording_enabled) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address,"
-        " timezone = excluded.timezone",
-        prop["id"], prop["name"], prop["address"], prop["timezone"],
+        " timezone = excluded.timezone",  # recording is the operator's switch once the row exists
+        prop["id"], prop["name"], prop["address"], prop["timezone"], bool(prop.get("recording", False)),
     )
     for number in prop["phone_numbers"]:
         await conn.execute(

@@ -124,6 +124,8 @@ class Settings:
     dial_blocked_prefixes: str = "+1900,+1976,+449,+4487,+4470,+44118,+979,+870,+881,+882,+883"  # premium-rate
     webhook_body_timeout_s: float = 10.0     # a webhook body must arrive within this (slow senders get 408)
     webhook_max_unverified_per_source: int = 32  # requests per peer address still sending their body
+    recording_retention_days: int = 30       # recordings older than this are deleted at Twilio and here; 0 = kept
+    recording_sweep_interval_s: float = 3600.0  # how often ingress looks for expired recordings
     # notifier (SSE + dashboard)
     dashboard_tokens: str = field(default="", repr=False)  # "tokenA=p1,p2;tokenB=p3": per-property tokens
     dashboard_session_ttl_s: float = 12 * 3600.0

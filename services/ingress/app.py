@@ -20,6 +20,8 @@ from .dial_policy import DialPolicy
 from .dialer import Dialer, stop_and_wait
 from .metrics import IngressMetrics
 from .reconcile import end_calls_twilio_ended
+from .recorder import Recorder
+from .recording_retention import sweep_forever
 from .signature import WebhookVerifier
 from .stream_end import StreamEndWatcher
 from .twilio_rest import create_client
@@ -86,20 +88,25 @@ class IngressService:
             token_secret=s.media_token_secret, token_ttl_s=s.media_token_ttl_s, overflow_mode=s.overflow_mode,
             overflow_message=s.overflow_message, overflow_dial_number=s.overflow_dial_number,
             vendor_code_early_s=s.vendor_code_early_s), self.metrics)
-        self.webhooks.attach(rt.pool, voice)
         await self.capacity.subscribe(rt.nc)
         self._relay = OutboxRelay(rt.pool, rt.nc, rt.registry, poll_interval_s=s.outbox_poll_interval_s,
                                   role=self.name)
         self._tasks.spawn(self._relay.run(), name="outbox-relay")
         self.stream_end = StreamEndWatcher(rt.pool, rt.nc.jetstream(), s.stream_end_consumer, s.stream_end_grace_s)
         self._tasks.spawn(self.stream_end.run(), name="stream-end")
+        recorder = None
         if s.twilio_account_sid and s.twilio_auth_token:
             client, self._twilio_http = create_client(s)
             self.dialer = Dialer(rt.pool, client, s, self.admission, self.metrics)
             self._dialer_task = self._tasks.spawn(self.dialer.run(rt.nc), name="dialer")
             self._tasks.spawn(end_calls_twilio_ended(rt.pool, client), name="reconcile-calls")
+            recorder = Recorder(rt.pool, client, s.public_base_url, self.metrics, self._tasks)
+            if s.recording_retention_days > 0:
+                self._tasks.spawn(sweep_forever(rt.pool, client, s.recording_retention_days,
+                                                s.recording_sweep_interval_s), name="recording-retention")
         else:
-            log.warning("Twilio credentials not set: outbound dialing is off (DialCall commands wait in the stream)")
+            log.warning("Twilio credentials not set: outbound dialing and call recording are off")
+        self.webhooks.attach(rt.pool, voice, recorder)
 
     async def drain(self, rt: Runtime) -> None:
         """Webhooks keep being served until the HTTP server stops; the dialer stops taking commands."""

@@ -14,12 +14,16 @@ from multidict import MultiMapping
 
 from . import call_status
 from .callbacks import STREAM_EVENTS, StatusCallback, StreamCallback
+from .recording_status import RECORDING_STATUSES, RecordingCallback
 from .voice import VoiceRequest
 
 Fields = MultiMapping[str]  # a form or a query string (both may repeat keys)
 
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 STREAM_SID = re.compile(r"MZ[0-9a-fA-F]{32}")
+RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+RECORDING_URL = re.compile(r"https?://[!-~]{1,500}")
+ERROR_CODE = re.compile(r"[0-9]{1,6}")
 PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
 STATUS = re.compile(r"[a-z][a-z-]{0,19}")
 ANSWERED_BY = re.compile(r"[a-z][a-z_]{0,31}")
@@ -133,3 +137,24 @@ def stream_callback(form: Fields, query: Fields) -> StreamCallback:
     stream_sid = _matching_if_given(form, "StreamSid", STREAM_SID, "a Twilio stream SID (MZ + 32 hex digits)")
     return StreamCallback(sid=sid, stream_event=stream_event, stream_sid=stream_sid or "", error=error,
                           call_id=_call_id(query))
+
+
+def recording_callback(form: Fields, query: Fields) -> RecordingCallback:
+    check_all(form, query)
+    sid = _matching(form, "CallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
+    recording_sid = _matching(form, "RecordingSid", RECORDING_SID, "a Twilio recording SID (RE + 32 hex digits)")
+    status = _required(form, "RecordingStatus")
+    if status not in RECORDING_STATUSES:
+        raise BadWebhook(f"RecordingStatus is not one of {', '.join(RECORDING_STATUSES)}")
+    duration = _optional(form, "RecordingDuration")
+    if duration is not None and duration != "-1":  # -1: not known yet (in progress)
+        _check("RecordingDuration", duration, DURATION, "a whole number of seconds")
+    channels = _optional(form, "RecordingChannels") or "2"
+    if channels not in ("1", "2"):
+        raise BadWebhook("RecordingChannels is not 1 or 2")
+    error_code = _matching_if_given(form, "ErrorCode", ERROR_CODE, "a numeric error code") or ""
+    return RecordingCallback(
+        sid=sid, recording_sid=recording_sid, status=status,
+        duration_s=int(duration) if duration not in (None, "-1") else None, channels=int(channels),
+        url=_matching_if_given(form, "RecordingUrl", RECORDING_URL, "an http(s) URL of at most 500 characters") or "",
+        error_code="" if error_code == "0" else error_code, call_id=_call_id(query))

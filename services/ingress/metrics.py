@@ -16,5 +16,7 @@ class IngressMetrics:
                                   registry=registry)
         self.dial_attempts = Counter("ingress_dial_attempts_total", "Outbound DialCall commands by outcome",
                                      ["outcome"], registry=registry)
+        self.recordings = Counter("ingress_recordings_total", "Call recordings started through the REST API",
+                                  ["outcome"], registry=registry)
         self.free_slots = Gauge("ingress_bridge_free_slots", "Free bridge slots at the last admission decision",
                                 registry=registry)

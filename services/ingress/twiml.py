@@ -14,6 +14,7 @@ LANGUAGE = "en-US"
 UNKNOWN_NUMBER_MESSAGE = ("Sorry, this number is not connected to a property we look after. "
                           "Please check the number and try again. Goodbye.")
 CALL_OVER_MESSAGE = "Sorry, this call can no longer be connected. Goodbye."
+RECORDING_NOTICE = "This call is recorded to keep a record of your request."
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,11 @@ class StreamTarget:
         return {"call_id": self.call_id, **dict(split_parameter(TOKEN_PARAMETER, self.token))}
 
 
-def connect_stream(target: StreamTarget) -> str:
+def connect_stream(target: StreamTarget, *, recording_notice: bool = False) -> str:
+    """``<Connect><Stream>``; with ``recording_notice`` the caller first hears that the call is recorded."""
     response = VoiceResponse()
+    if recording_notice:
+        response.say(RECORDING_NOTICE, voice=VOICE, language=LANGUAGE)
     connect = Connect()
     stream = Stream(url=target.url, name=target.call_id, status_callback=target.status_callback,
                     status_callback_method="POST")

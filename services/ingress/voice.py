@@ -135,20 +135,20 @@ class VoiceHandler:
         return twiml.overflow(c.overflow_mode, c.overflow_message, c.overflow_dial_number)
 
     async def _connect(self, conn: asyncpg.Connection, call: asyncpg.Record) -> str:
-        token = media_token.issue(self.config.token_secret, await _claims(conn, call), self.config.token_ttl_s)
+        place = await calls_repo.property_summary(conn, call["property_id"])
+        token = media_token.issue(self.config.token_secret, _claims(call, place), self.config.token_ttl_s)
         return twiml.connect_stream(twiml.StreamTarget(
             url=self.config.media_url,
             status_callback=f"{self.config.stream_status_url}?{urlencode({'call_id': call['id']})}",
-            call_id=call["id"], token=token))
+            call_id=call["id"], token=token), recording_notice=bool(place and place["recording_notice"]))
 
 
 def _stream_began(call: asyncpg.Record) -> bool:
     return any(call[c] is not None for c in ("stream_started_at", "stream_stopped_at", "stream_error"))
 
 
-async def _claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token.MediaClaims:
+def _claims(call: asyncpg.Record, place: asyncpg.Record | None) -> media_token.MediaClaims:
     """The whole call context for the bridge, from the call record (the token is its only source)."""
-    place = await calls_repo.property_summary(conn, call["property_id"])
     return media_token.MediaClaims(
         call_id=call["id"], call_sid=call["twilio_call_sid"], call_type=call["call_type"],
         property_id=call["property_id"], incident_id=call["incident_id"] or "", direction=call["direction"],

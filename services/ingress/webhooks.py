@@ -1,4 +1,4 @@
-"""aiohttp routes: POST /twilio/voice, /twilio/status, /twilio/stream-status.
+"""aiohttp routes: POST /twilio/voice, /twilio/status, /twilio/stream-status, /twilio/recording-status.
 
 Before a route's handler runs: at most ``WEBHOOK_MAX_UNVERIFIED_PER_SOURCE`` requests per
 peer may be sending their body (429 beyond), the body must arrive within
@@ -21,6 +21,8 @@ from .callbacks import on_call_status, on_stream_status
 from .fields import BadWebhook
 from .guards import ClientFault, SourceLimiter, fault_response, read_form
 from .metrics import IngressMetrics
+from .recorder import Recorder
+from .recording_status import on_recording_status
 from .signature import SignatureError, WebhookVerifier
 from .voice import VoiceHandler
 
@@ -42,14 +44,16 @@ class Webhooks:
         self.sources = SourceLimiter(max_unverified_per_source)
         self.pool: asyncpg.Pool | None = None
         self.voice: VoiceHandler | None = None
+        self.recorder: Recorder | None = None
 
-    def attach(self, pool: asyncpg.Pool, voice: VoiceHandler) -> None:
-        self.pool, self.voice = pool, voice
+    def attach(self, pool: asyncpg.Pool, voice: VoiceHandler, recorder: Recorder | None = None) -> None:
+        self.pool, self.voice, self.recorder = pool, voice, recorder
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/twilio/voice", self._guard("voice", self._voice))
         app.router.add_post("/twilio/status", self._guard("status", self._status))
         app.router.add_post("/twilio/stream-status", self._guard("stream_status", self._stream_status))
+        app.router.add_post("/twilio/recording-status", self._guard("recording_status", self._recording_status))
 
     def _guard(self, route: str, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def guarded(request: web.Request) -> web.Response:
@@ -98,4 +102,11 @@ class Webhooks:
 
     async def _stream_status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
         cb = fields.stream_callback(form, request.query)
-        return web.Response(status=204), await on_stream_status(self.pool, cb, self.admission.now())
+        outcome = await on_stream_status(self.pool, cb, self.admission.now())
+        if outcome == "applied" and cb.stream_event == "stream-started" and self.recorder and cb.call_id:
+            self.recorder.stream_started(cb.call_id)
+        return web.Response(status=204), outcome
+
+    async def _recording_status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
+        cb = fields.recording_callback(form, request.query)
+        return web.Response(status=204), await on_recording_status(self.pool, cb)

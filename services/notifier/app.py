@@ -21,6 +21,7 @@ from .directory import Directory
 from .events_endpoint import EventsEndpoint, StreamOptions
 from .health import HealthBoard
 from .history_api import HistoryApi
+from .recording_proxy import RecordingProxy
 from .hub import Hub
 from .metrics import NotifierMetrics
 from .pages import Pages
@@ -39,6 +40,7 @@ class NotifierService:
     alerts: AlertsEndpoint
     metrics: NotifierMetrics
     history: HistoryApi
+    recordings: RecordingProxy
     needs_database = True   # read-only: property names/time zones, vendor names, history
 
     def __init__(self) -> None:
@@ -68,6 +70,9 @@ class NotifierService:
         self.alerts.add_routes(rt.web)
         self.history = HistoryApi(tokens)
         self.history.add_routes(rt.web)
+        self.recordings = RecordingProxy(tokens, settings.twilio_account_sid, settings.twilio_auth_token,
+                                         settings.twilio_api_base_url)
+        self.recordings.add_routes(rt.web)
         rt.readiness.add("events_caught_up", self.hub.caught_up.is_set)
 
     async def start(self, rt: Runtime) -> None:
@@ -75,6 +80,7 @@ class NotifierService:
         self.endpoint.nc = rt.nc
         self.alerts.nc = rt.nc
         self.history.pool = rt.pool
+        await self.recordings.start(rt.pool)
         await self.directory.load(rt.pool)
         self.directory.start_refreshing(rt.pool)
         self._health_sub = await rt.nc.subscribe(subjects.SERVICE_HEARTBEAT, cb=self._on_heartbeat)
@@ -86,6 +92,7 @@ class NotifierService:
             await sub.unsubscribe()
         await self.hub.stop()
         await self.directory.stop()
+        await self.recordings.close()
 
     async def _on_heartbeat(self, msg: Msg) -> None:
         try:

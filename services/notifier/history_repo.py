@@ -69,7 +69,12 @@ async def call_detail(conn: asyncpg.Connection, scope: Scope, call_id: str) -> R
     report = await conn.fetchval("SELECT report::text FROM call_reports WHERE call_id = $1", call_id)
     turns = await conn.fetch("SELECT turn, role, text, interrupted, at FROM transcript_turns WHERE call_id = $1"
                              " ORDER BY turn, at, id LIMIT 1000", call_id)
-    return {**dict(call), "report_json": report, "transcript": [dict(t) for t in turns]}
+    recording = await conn.fetchrow(
+        "SELECT status, duration_s, channels, created_at FROM call_recordings WHERE call_id = $1"
+        " AND status = 'completed' AND deleted_at IS NULL ORDER BY created_at DESC LIMIT 1", call_id)
+    return {**dict(call), "report_json": report, "transcript": [dict(t) for t in turns],
+            "recording": None if recording is None else {
+                **dict(recording), "url": f"/api/history/calls/{call_id}/recording"}}
 
 
 async def incident_detail(conn: asyncpg.Connection, scope: Scope, incident_id: str) -> Row | None:

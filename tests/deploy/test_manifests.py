@@ -209,6 +209,7 @@ def test_http_routes(base):
             for match in rule["matches"]:
                 paths[match["path"]["value"]] = (backends[0]["name"] if backends else None, rule)
     expected = {"/twilio/voice": "ingress", "/twilio/status": "ingress", "/twilio/stream-status": "ingress",
+                "/twilio/recording-status": "ingress",
                 "/twilio/media": "bridge", "/": "notifier", "/events": "notifier",
                 "/healthz": None, "/readyz": None, "/metrics": None}
     assert {p: s for p, (s, _) in paths.items()} == expected

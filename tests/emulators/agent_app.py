@@ -68,6 +68,7 @@ class AgentApp:
         app.router.add_post("/status", self._callback)
         app.router.add_post("/stream-status", self._callback)
         app.router.add_post("/amd", self._callback)
+        app.router.add_post("/recording", self._callback)
         app.router.add_get("/media", self._media)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()

@@ -3,7 +3,7 @@
 // server becomes a Text node or an attribute value: no innerHTML, no markup strings.
 "use strict";
 
-const ATTRIBUTES = /^(class|data-[a-z-]+|aria-[a-z-]+|role|value|type|selected)$/;
+const ATTRIBUTES = /^(class|data-[a-z-]+|aria-[a-z-]+|role|value|type|selected|controls|preload|src)$/;
 const state = { properties: Object.create(null) };
 
 function el(tag, attrs, ...children) {
@@ -115,6 +115,15 @@ function transcript(turns) {
     turns.map((t) => el("div", { class: "bubble bubble-" + t.role }, t.text)));
 }
 
+function recording(callId, r) {
+  if (!r) return null;
+  // Same-origin proxy (session cookie); the Twilio media URL never reaches the browser.
+  return el("section", { class: "recording", "aria-label": "Call recording" },
+    el("span", { class: "result-title" }, "Recording"), " ", r.duration_s != null ? r.duration_s + " s" : "",
+    el("audio", { controls: true, preload: "none",
+                  src: "/api/history/calls/" + encodeURIComponent(callId) + "/recording" }));
+}
+
 async function openCall(callId) {
   try {
     const c = await getJson("/api/history/calls/" + encodeURIComponent(callId));
@@ -122,7 +131,7 @@ async function openCall(callId) {
       el("div", { class: "call-head" }, el("span", { class: "call-who" }, label(c.call_type) + " call"),
         chip(c.direction, c.direction), chip(c.status)),
       el("div", { class: "call-meta" }, c.from_number, " → ", c.to_number, " · ", propertyName(c.property_id)),
-      reportCard(c.report, c.property_id), transcript(c.transcript));
+      reportCard(c.report, c.property_id), recording(c.call_id || callId, c.recording), transcript(c.transcript));
   } catch (err) { failure($("detail"), err); }
 }
 
