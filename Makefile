@@ -28,8 +28,9 @@ run: install
 call: install
 	$(PY) -m fixline call
 
+## The scenarios run beside the rest (tests/run_suite.sh); PYTEST_ARGS=... runs just that, in one pytest.
 test: install system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@bash tests/run_suite.sh $(PY) $(PYTEST_ARGS)
 
 ## The repair stories end to end on the emulators, with a results table (also part of `make test`).
 scenarios: install
