@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 class OutreachService:
     name = "outreach"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
         self.consumers: list[Consumer] = []
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[None]] = []
         self.ctx: OutreachContext | None = None
         self.suspended = 0  # workflows left PENDING at the last drain (they resume at the next start)
 
