@@ -124,7 +124,9 @@ async def _dial_vendor(job: IncidentJob, index: int, opts: OutreachOptions,
     vendor = job.vendors[index]
     await _outside_quiet_hours(job)
     spec = call_spec(job, "vendor", vendor.phone, briefings.vendor(job, vendor), opts, vendor, attempt)
-    spec = msgspec.structs.replace(spec, notify=Notify(DBOS.workflow_id or "", index))
+    parent = DBOS.workflow_id
+    assert parent is not None  # called by the incident's workflow, which the vendor call reports to
+    spec = msgspec.structs.replace(spec, notify=Notify(parent, index))
     await steps.progress(job.property_id, job.incident_id, "calling_vendor", vendor.name, vendor.id, spec.call_id)
     with SetWorkflowID(spec.workflow_id):
         return await DBOS.start_workflow_async(phone_call, spec)
