@@ -171,7 +171,7 @@ class Settings:
     outreach_result_grace_s: float = 10.0    # after a call ended, how long a late quote/decision is awaited
     outreach_analysis_timeout_s: float = 20.0  # one Gemini quote-analysis request
     outreach_executor_id: str = "outreach-0"  # DBOS executor id: stable per replica (recovery is per executor)
-    outreach_app_version: str = "outreach-v3"  # DBOS application version (pinned; bump only with a migration plan)
+    outreach_app_version: str = "outreach-v4"  # DBOS application version (pinned; bump only with a migration plan)
     outreach_dbos_database_url: str = ""     # DBOS system database; "" = <DATABASE_URL's database>_dbos
     outreach_trigger_consumer: str = "outreach-triggers"  # durable consumer on events.*.incident.{created,updated}
     outreach_results_consumer: str = "outreach-results"   # durable consumer on call.ended/quote.received/decision.made

@@ -5,11 +5,14 @@ something unusable."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from services.common import gemini
 from services.common.settings import Settings
+
+from .jobs import IncidentJob, VendorChoice, VendorQuote
 
 SYSTEM_INSTRUCTION = (
     "You help a short-term-rental property manager choose a repair vendor. Compare the quotes: "
@@ -27,22 +30,22 @@ class UnusableAnswer(Exception):
     """Gemini answered, but not with one of the quoted vendors."""
 
 
-def make_client(settings: Settings):
+def make_client(settings: Settings) -> Any:
     """A google-genai client for REST calls, or None without an API key (fallback only)."""
     if not settings.gemini_api_key:
         return None
     return gemini.make_client(settings, timeout_s=settings.outreach_analysis_timeout_s)
 
 
-def prompt(job: dict, quotes: list[dict]) -> str:
-    lines = [f"Problem ({job['category']}, severity {job['severity']}) at {job['property_name']}: "
-             f"{job['description']}", "Quotes (JSON):"]
-    lines += [json.dumps({k: q.get(k) for k in ("vendor_id", "vendor_name", "rating", "price", "currency",
-                                                 "earliest_start", "notes")}) for q in quotes]
+def prompt(job: IncidentJob, quotes: list[VendorQuote]) -> str:
+    lines = [f"Problem ({job.category}, severity {job.severity}) at {job.property_name}: "
+             f"{job.description}", "Quotes (JSON):"]
+    lines += [json.dumps({k: getattr(q, k, None) for k in ("vendor_id", "vendor_name", "rating", "price", "currency",
+                                                            "earliest_start", "notes")}) for q in quotes]
     return "\n".join(lines)
 
 
-async def ask_gemini(client, model: str, job: dict, quotes: list[dict]) -> dict:
+async def ask_gemini(client: Any, model: str, job: IncidentJob, quotes: list[VendorQuote]) -> VendorChoice:
     from google.genai import types
 
     response = await client.aio.models.generate_content(
@@ -52,14 +55,14 @@ async def ask_gemini(client, model: str, job: dict, quotes: list[dict]) -> dict:
                                            response_schema=Recommendation))
     parsed = response.parsed if isinstance(response.parsed, Recommendation) \
         else Recommendation.model_validate_json(response.text or "")
-    if parsed.vendor_id not in {q["vendor_id"] for q in quotes}:
+    if parsed.vendor_id not in {q.vendor_id for q in quotes}:
         raise UnusableAnswer(f"Gemini recommended {parsed.vendor_id!r}, which did not quote")
-    return {"vendor_id": parsed.vendor_id, "reason": parsed.reason.strip()[:500], "source": "gemini"}
+    return VendorChoice(vendor_id=parsed.vendor_id, reason=parsed.reason.strip()[:500], source="gemini")
 
 
-def cheapest_earliest(quotes: list[dict]) -> dict:
+def cheapest_earliest(quotes: list[VendorQuote]) -> VendorChoice:
     """Lowest price; among equal prices the earliest start (unknown starts last)."""
-    best = min(quotes, key=lambda q: (q["price"], q.get("earliest_start") or "9999", q["vendor_id"]))
-    when = f", earliest start {best['earliest_start']}" if best.get("earliest_start") else ""
-    return {"vendor_id": best["vendor_id"], "source": "fallback",
-            "reason": f"lowest price ({best['price']:.2f} {best.get('currency', 'USD')}){when}"}
+    best = min(quotes, key=lambda q: (q.price, q.earliest_start or "9999", q.vendor_id))
+    when = f", earliest start {best.earliest_start}" if best.earliest_start else ""
+    return VendorChoice(vendor_id=best.vendor_id, source="fallback",
+                        reason=f"lowest price ({best.price:.2f} {best.currency}){when}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from services.common.runtime import Runtime
+from services.common.tasks import TaskSet
 from services.common.work_hours import QuietHours
 
 from . import analysis, engine
@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 class OutreachService:
     name = "outreach"
     needs_database = True
+    runtime: Runtime  # set by serve()
 
     def __init__(self) -> None:
         self.consumers: list[Consumer] = []
-        self.tasks: list[asyncio.Task] = []
+        self.tasks = TaskSet("outreach")  # the consumers' loops
         self.ctx: OutreachContext | None = None
         self.suspended = 0  # workflows left PENDING at the last drain (they resume at the next start)
 
@@ -44,14 +45,16 @@ class OutreachService:
             await engine.shutdown()
             install(None)
             raise
+        self.tasks = TaskSet("outreach")  # a fresh set: a drained service may be started again
         for consumer, sub in zip(self.consumers, subs, strict=True):
-            self.tasks.append(asyncio.create_task(consumer.run(sub), name=f"outreach-{consumer.durable}"))
+            self.tasks.spawn(consumer.run(sub), name=f"outreach-{consumer.durable}")
 
     async def drain(self, rt: Runtime) -> None:
         for consumer in self.consumers:
             consumer.stop()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(task, 5)
+        running = list(self.tasks)
+        if running:  # each loop ends within a fetch (1 s) of its stop; cancelled after 5 s
+            await asyncio.wait(running, timeout=5)
+        await self.tasks.close()
         self.suspended = await engine.shutdown()
         install(None)

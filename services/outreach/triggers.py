@@ -15,11 +15,14 @@ import contextlib
 import logging
 from datetime import UTC
 from collections.abc import Awaitable, Callable
+from typing import TypeGuard
 
+import asyncpg
 import msgspec
 from dbos import DBOS, SetWorkflowID
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from fixline_proto import subjects
@@ -28,6 +31,7 @@ from fixline_proto.events import CallEnded, DecisionMade, IncidentCreated, Incid
 
 from . import repo, workflows
 from .context import OutreachContext
+from .jobs import CallMessage, Decision, Hangup, OutreachOptions, Quote
 
 log = logging.getLogger(__name__)
 ACK_WAIT_S = 30.0
@@ -51,19 +55,19 @@ class Consumer:
 
     @property
     def durable(self) -> str:
-        return getattr(self.ctx.settings, self.name_setting)
+        return str(getattr(self.ctx.settings, self.name_setting))
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def subscribe(self):
+    async def subscribe(self) -> JetStreamContext.PullSubscription:
         # Create or update: a consumer from an older release gets this release's filters.
         config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=ACK_WAIT_S,
                                 deliver_policy=DeliverPolicy.NEW, filter_subjects=self.filters, max_ack_pending=1000)
         await self.ctx.js.add_consumer(subjects.EVENTS_STREAM, config=config)
         return await self.ctx.js.pull_subscribe_bind(durable=self.durable, stream=subjects.EVENTS_STREAM)
 
-    async def run(self, sub) -> None:
+    async def run(self, sub: JetStreamContext.PullSubscription) -> None:
         try:
             while not self._stopping.is_set():
                 try:
@@ -108,14 +112,14 @@ class IncidentTrigger(Consumer):
         if not needs_quotes(event):
             return
         s = self.ctx.settings
-        opts = {"timeout_s": s.outreach_call_timeout_s, "grace_s": s.outreach_result_grace_s,
-                "landlord_attempts": s.outreach_landlord_attempts, "retry_delay_s": s.outreach_retry_delay_s}
+        opts = OutreachOptions(timeout_s=s.outreach_call_timeout_s, grace_s=s.outreach_result_grace_s,
+                               landlord_attempts=s.outreach_landlord_attempts, retry_delay_s=s.outreach_retry_delay_s)
         with SetWorkflowID(workflows.workflow_id(event.incident_id)):
             await DBOS.start_workflow_async(workflows.outreach, event.incident_id, opts)
         log.info("outreach started", extra={"incident_id": event.incident_id})
 
 
-def needs_quotes(event: object) -> bool:
+def needs_quotes(event: object) -> TypeGuard[IncidentCreated | IncidentUpdated]:
     """The incident's state says a professional is needed and nobody has been asked yet."""
     return isinstance(event, (IncidentCreated, IncidentUpdated)) and event.status == "awaiting_quotes"
 
@@ -125,25 +129,26 @@ class ResultRouter(Consumer):
     filters = [_event_subject(t) for t in ("call.ended", "quote.received", "decision.made")]
 
     async def handle(self, event: object) -> None:
+        if not isinstance(event, (CallEnded, QuoteReceived, DecisionMade)):
+            return
         async with self.ctx.pool.acquire() as conn:
             target, message = await _route(conn, event)
         if target is None:
             return  # not a call outreach placed
         await DBOS.send_async(target, message, workflows.RESULT_TOPIC, idempotency_key=event.id)
-        log.info("call result delivered", extra={"workflow_id": target, "result": message["kind"]})
+        log.info("call result delivered", extra={"workflow_id": target, "result": type(message).__name__})
 
 
-async def _route(conn, event: object) -> tuple[str | None, dict]:
+async def _route(conn: asyncpg.Connection,
+                 event: CallEnded | QuoteReceived | DecisionMade) -> tuple[str | None, CallMessage]:
+    """The workflow waiting for this call's result, and the message it gets."""
     if isinstance(event, CallEnded):
-        return await repo.workflow_for_call(conn, event.call_id), {"kind": "call_ended", "reason": event.reason}
+        return await repo.workflow_for_call(conn, event.call_id), Hangup(reason=event.reason)
     if isinstance(event, QuoteReceived):
         target = (await repo.workflow_for_call(conn, event.call_id) if event.call_id else None) \
             or await repo.workflow_for_vendor(conn, event.incident_id, event.vendor_id)
         start = event.earliest_start.astimezone(UTC).isoformat() if event.earliest_start else None
-        return target, {"kind": "quote", "quote_id": event.quote_id, "vendor_id": event.vendor_id,
-                        "price": event.price, "currency": event.currency, "earliest_start": start}
-    if isinstance(event, DecisionMade):
-        return await repo.workflow_for_landlord(conn, event.incident_id), {
-            "kind": "decision", "decision_id": event.decision_id, "approved": event.approved,
-            "vendor_id": event.vendor_id, "notes": event.notes}
-    return None, {}
+        return target, Quote(quote_id=event.quote_id, vendor_id=event.vendor_id, price=event.price,
+                             currency=event.currency, earliest_start=start)
+    return await repo.workflow_for_landlord(conn, event.incident_id), Decision(
+        decision_id=event.decision_id, approved=event.approved, vendor_id=event.vendor_id, notes=event.notes)
