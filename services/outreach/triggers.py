@@ -13,21 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import TypeGuard
 
 import asyncpg
 import msgspec
 from dbos import DBOS, SetWorkflowID
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from fixline_proto import subjects
 from fixline_proto.codec import EVENT_DECODER
 from fixline_proto.events import CallEnded, DecisionMade, IncidentCreated, IncidentUpdated, QuoteReceived
+from services.common.pull_consumer import consume, subscribe_to_events
 
 from . import repo, workflows
 from .context import OutreachContext
@@ -61,28 +60,12 @@ class Consumer:
         self._stopping.set()
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
-        # Create or update: a consumer from an older release gets this release's filters.
-        config = ConsumerConfig(name=self.durable, durable_name=self.durable, ack_wait=ACK_WAIT_S,
-                                deliver_policy=DeliverPolicy.NEW, filter_subjects=self.filters, max_ack_pending=1000)
-        await self.ctx.js.add_consumer(subjects.EVENTS_STREAM, config=config)
-        return await self.ctx.js.pull_subscribe_bind(durable=self.durable, stream=subjects.EVENTS_STREAM)
+        return await subscribe_to_events(self.ctx.js, self.durable, self.filters, ack_wait=ACK_WAIT_S,
+                                         max_ack_pending=1000)
 
     async def run(self, sub: JetStreamContext.PullSubscription) -> None:
-        try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(BATCH, timeout=1.0)
-                except (NatsTimeoutError, asyncio.TimeoutError):
-                    continue
-                except Exception as exc:  # noqa: BLE001 - NATS reconnecting: keep the consumer alive
-                    log.warning("fetch failed; retrying", extra={"consumer": self.durable, "error": str(exc)})
-                    await asyncio.sleep(1.0)
-                    continue
-                for msg in msgs:  # in stream order: a quote is routed before the hang-up after it
-                    await self._process(msg)
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        # in stream order: a quote is routed before the hang-up after it
+        await consume(sub, self._process, self._stopping, batch=BATCH, name=self.durable)
 
     async def _process(self, msg: Msg) -> None:
         try:
