@@ -165,7 +165,7 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT name, address, timezone FROM properties WHERE id = $1", property_id)
+        "SELECT name, address, timezone, handoff_number FROM properties WHERE id = $1", property_id)
     return row
 
 

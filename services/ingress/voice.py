@@ -135,7 +135,11 @@ class VoiceHandler:
         return twiml.overflow(c.overflow_mode, c.overflow_message, c.overflow_dial_number)
 
     async def _connect(self, conn: asyncpg.Connection, call: asyncpg.Record) -> str:
-        token = media_token.issue(self.config.token_secret, await _claims(conn, call), self.config.token_ttl_s)
+        return self.stream_twiml(call, await call_claims(conn, call))
+
+    def stream_twiml(self, call: asyncpg.Record, claims: media_token.MediaClaims) -> str:
+        """``<Connect><Stream>`` to a bridge with a fresh token for ``claims``."""
+        token = media_token.issue(self.config.token_secret, claims, self.config.token_ttl_s)
         return twiml.connect_stream(twiml.StreamTarget(
             url=self.config.media_url,
             status_callback=f"{self.config.stream_status_url}?{urlencode({'call_id': call['id']})}",
@@ -146,7 +150,7 @@ def _stream_began(call: asyncpg.Record) -> bool:
     return any(call[c] is not None for c in ("stream_started_at", "stream_stopped_at", "stream_error"))
 
 
-async def _claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token.MediaClaims:
+async def call_claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token.MediaClaims:
     """The whole call context for the bridge, from the call record (the token is its only source)."""
     place = await calls_repo.property_summary(conn, call["property_id"])
     return media_token.MediaClaims(
@@ -157,4 +161,5 @@ async def _claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token
         answered_by=call["answered_by"] or "", property_name=(place["name"] or "")[:200] if place else "",
         property_address=(place["address"] or "")[:500] if place else "",
         property_timezone=(place["timezone"] or "") if place else "",
+        handoff_number=(place["handoff_number"] or "") if place else "",
         callback_number=call["from_number"] if call["direction"] == "outbound" else "")
