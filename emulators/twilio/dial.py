@@ -90,7 +90,7 @@ async def _fetch(call: Any, url: str, params: dict[str, str], method: str, kind:
         call._app_error(11200, f"HTTP retrieval failure: {err!r}")
         return None
     call.callbacks.append({"kind": kind, "url": url, "params": params, "status": result.status})
-    call.log("webhook", url=url, status=result.status, kind=kind)
+    call.log("webhook", url=url, status=result.status, purpose=kind)
     if result.status >= 400:
         call._app_error(11200, f"HTTP retrieval failure: status {result.status}")
         return None

@@ -5,12 +5,13 @@ connected.
 The bridge only builds the TwiML (``<Dial action><Number url>``) and says that a hand-off was
 requested (``CallHandoff`` stage ``requested``); ingress serves the signed whisper and Dial
 action webhooks (``services/ingress/handoff.py``) and, when nobody answers, puts the caller
-back on a fresh stream to the agent. The whisper travels in the whisper URL's query, which
+back on a fresh stream to the agent. The whisper travels in the whisper URL's query (base64url), which
 Twilio signs: a changed summary fails the signature. It never carries a number or a code.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -46,6 +47,11 @@ def whisper_summary(ctx: CallContext, reason: str) -> str:
     return redact(line)[:SUMMARY_MAX_CHARS]
 
 
+def encode_summary(summary: str) -> str:
+    """base64url: the signed URL stays byte-identical through any client that re-quotes a query."""
+    return base64.urlsafe_b64encode(summary.encode()).decode().rstrip("=")
+
+
 @dataclass(frozen=True)
 class HandoffPlan:
     number: str
@@ -63,6 +69,7 @@ class HandoffPlan:
 def plan_handoff(ctx: CallContext, number: str, reason: str, public_base_url: str) -> HandoffPlan:
     summary = whisper_summary(ctx, reason)
     base = public_base_url.rstrip("/")
-    whisper = f"{base}{WHISPER_PATH}?{urlencode({'call_id': ctx.call_id, 'summary': summary, 'leg': ctx.stream_leg})}"
+    whisper_query = urlencode({"call_id": ctx.call_id, "summary": encode_summary(summary), "leg": ctx.stream_leg})
+    whisper = f"{base}{WHISPER_PATH}?{whisper_query}"
     action = f"{base}{RESULT_PATH}?{urlencode({'call_id': ctx.call_id, 'to': number, 'leg': ctx.stream_leg})}"
     return HandoffPlan(number=number, summary=summary, whisper_url=whisper, action_url=action)

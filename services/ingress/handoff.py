@@ -4,7 +4,7 @@ The bridge redirects the caller to ``<Dial action=RESULT><Number url=WHISPER>`` 
 ``services/bridge/handoff.py``). Both requests are Twilio-signed like every webhook (403
 otherwise, nothing read or written), and must name the call they belong to:
 
-- ``POST /twilio/handoff/whisper?call_id&summary&leg``: the dialled person answered. Its
+- ``POST /twilio/handoff/whisper?call_id&summary&leg`` (summary base64url): the dialled person answered. Its
   ``ParentCallSid`` must be the call's CallSid. Answer: ``<Say>`` of the summary (played to
   that person only, before the caller is bridged); stage ``answered``.
 - ``POST /twilio/handoff/result?call_id&to&leg``: the Dial is over. Its ``CallSid`` must be
@@ -19,6 +19,7 @@ publishes no second ``CallHandoff``.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from fixline_proto.events import CallHandoff
 from services.common import outbox
 
 from . import calls_repo, twiml
-from .fields import CALL_SID, PHONE, BadWebhook, Fields, _call_id, _check, _matching, _required, check_all
+from .fields import CALL_SID, CONTROL, PHONE, BadWebhook, Fields, _call_id, _check, _matching, _required, check_all
 from .voice import VoiceHandler, call_claims
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ UNANSWERED = frozenset({"no-answer", "busy", "failed", "canceled"})
 MAX_RETURNS = 3
 SUMMARY_MAX_CHARS = 200
 LEG = re.compile(r"[0-9]{1,2}")
+SUMMARY_B64 = re.compile(r"[A-Za-z0-9_-]{1,800}")
 RETURN_BRIEFING = ("The caller asked for a person and was transferred to the property manager, who did not answer "
                    "({status}). The caller is back with you: say so in one sentence, then offer a call-back from "
                    "the team (schedule_callback) or to keep helping them yourself.")
@@ -69,7 +71,7 @@ def whisper_request(form: Fields, query: Fields) -> Whisper:
     call_id = _call_id(query)
     if call_id is None:
         raise BadWebhook("missing call_id")
-    summary = " ".join(_required(query, "summary").split())
+    summary = " ".join(_decode_summary(_required(query, "summary")).split())
     if len(summary) > SUMMARY_MAX_CHARS:
         raise BadWebhook(f"summary is longer than {SUMMARY_MAX_CHARS} characters")
     parent = _matching(form, "ParentCallSid", CALL_SID, "a Twilio call SID (CA + 32 hex digits)")
@@ -87,6 +89,19 @@ def dial_result(form: Fields, query: Fields) -> DialResult:
     return DialResult(call_id=call_id, sid=_matching(form, "CallSid", CALL_SID, "a Twilio call SID"),
                       dial_status=status, to_number=_matching(query, "to", PHONE, "an E.164 phone number"),
                       leg=_leg(query))
+
+
+def _decode_summary(value: str) -> str:
+    """The bridge's base64url summary (``services.bridge.handoff.encode_summary``)."""
+    if len(value) > SUMMARY_MAX_CHARS * 2 or not SUMMARY_B64.fullmatch(value):
+        raise BadWebhook("summary is not base64url")
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadWebhook("summary is not base64url text") from None
+    if CONTROL.search(text):
+        raise BadWebhook("summary contains control characters")
+    return text
 
 
 def _leg(query: Fields) -> int:
