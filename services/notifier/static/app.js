@@ -345,7 +345,9 @@ function callCard(call) {
       el("span", { class: "chip chip-plain" }, (own(PERSONA, call.call_type) || "") + " persona")),
     el("div", { class: "call-meta" }, propName(call.property_id), " · ",
       call.direction === "outbound" ? "outbound" : "inbound", " · ", label(String(call.status).replace(/-/g, " ")),
-      " · ", el("span", { "data-started": call.started_at || "" }, fmtDuration(elapsed))),
+      " · ", el("span", { "data-started": call.started_at || "" }, fmtDuration(elapsed)),
+      call.handoff ? el("span", { class: "muted" }, " · hand-off: ", label(call.handoff.stage),
+        call.handoff.dial_status ? " (" + call.handoff.dial_status + ")" : "") : null),
     el("div", { class: "transcript", "data-call": call.call_id, "aria-live": "polite" },
       turns.length ? turns : empty("Waiting for speech…")));
 }
