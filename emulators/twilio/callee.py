@@ -45,6 +45,7 @@ class CalleeScript:
     agent_silence_s: float = 0.6
     max_duration_s: float = 120.0
     ring_s: float | None = None  # an outbound call rings this long before it is picked up (None: the emulator's)
+    dialled: str = "answer"      # as the target of a <Dial>: answer | no-answer | busy | failed
 
     @classmethod
     def load(cls, obj: "CalleeScript | dict | list | None") -> "CalleeScript":
@@ -55,7 +56,8 @@ class CalleeScript:
         if isinstance(obj, list):
             obj = {"steps": obj}
         steps = tuple(_step(s) for s in obj.get("steps", []))
-        extra = {k: obj[k] for k in ("answered_by", "agent_silence_s", "max_duration_s", "ring_s") if k in obj}
+        extra = {k: obj[k] for k in ("answered_by", "agent_silence_s", "max_duration_s", "ring_s", "dialled")
+                 if k in obj}
         return cls(steps=steps, **extra)
 
 

@@ -31,6 +31,7 @@ class Verb:
     attrs: dict[str, str] = field(default_factory=dict)
     numbers: tuple[str, ...] = ()
     stream: StreamSpec | None = None
+    number_attrs: tuple[dict[str, str], ...] = ()  # each <Dial><Number>'s attributes (url: the whisper)
 
 
 def _stream(el: ET.Element) -> StreamSpec:
@@ -58,7 +59,8 @@ def _verb(el: ET.Element) -> Verb:
         return Verb("Connect", attrs=attrs, stream=_stream(stream))
     if el.tag == "Dial":
         numbers = tuple((n.text or "").strip() for n in el if n.tag in ("Number", "Client", "Sip"))
-        return Verb("Dial", attrs=attrs, numbers=numbers or ((text,) if text else ()))
+        number_attrs = tuple(dict(n.attrib) for n in el if n.tag in ("Number", "Client", "Sip"))
+        return Verb("Dial", attrs=attrs, numbers=numbers or ((text,) if text else ()), number_attrs=number_attrs)
     if el.tag == "Start":
         stream = el.find("Stream")
         return Verb("Start", attrs=attrs, stream=_stream(stream) if stream is not None else None)

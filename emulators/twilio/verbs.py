@@ -70,13 +70,9 @@ async def _redirect(call: "Call", verb: Verb):
 
 
 async def _dial(call: "Call", verb: Verb):
-    """The dialled party answers, talks for ``dial_duration_s`` and hangs up."""
-    call.log("dial", numbers=list(verb.numbers), caller_id=verb.attrs.get("callerId"))
-    await call.interruptible_sleep(call.emu.dial_duration_s)
-    action = verb.attrs.get("action")
-    if not action:
-        return None
-    return _source(call, action, verb.attrs.get("method", "POST"))
+    """``dial.run_dial``: ring, whisper, bridge or not, then the action with ``DialCallStatus``."""
+    from .dial import run_dial  # dial.py uses this module's Call protocol
+    return await run_dial(call, verb)
 
 
 async def _connect(call: "Call", verb: Verb):

@@ -247,9 +247,26 @@ class CallbackProgress(Event, frozen=True, kw_only=True):
     incident_id: str | None = None
 
 
+HandoffStage = Literal["requested", "answered", "unanswered", "completed"]
+
+
+class CallHandoff(Event, frozen=True, kw_only=True):
+    """A warm hand-off of ``call_id`` to a person: ``requested`` (the bridge, with the one-line
+    whisper ``summary``), ``answered`` (the person picked up and heard the whisper), ``unanswered``
+    (no-answer, busy, failed: the caller went back to the agent) or ``completed`` (ingress, from
+    Twilio's whisper and Dial action callbacks). ``to_number`` is whom the call was handed to."""
+
+    call_id: str
+    stage: HandoffStage
+    to_number: str = ""
+    summary: str = ""
+    dial_status: str = ""     # Twilio's DialCallStatus on the result
+    incident_id: str | None = None
+
+
 AnyEvent = (
     IncidentCreated | IncidentUpdated | CallStarted | CallStatusChanged | CallEnded | CallStreamChanged | CallOutcome
     | TranscriptTurn | QuoteReceived | DecisionMade | RepairScheduled
     | VendorCodeReleased | VendorCodeRefused | OutreachProgress | IncidentAlertRaised | IncidentAlertHandled
-    | CallReport | CallbackPromised | CallbackProgress
+    | CallReport | CallbackPromised | CallbackProgress | CallHandoff
 )

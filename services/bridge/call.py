@@ -77,7 +77,7 @@ class Call:
                                  jitter_ms=s.playback_jitter_ms, jitter_max_ms=s.playback_jitter_max_ms,
                                  mark_ms=max(0.0, s.playback_mark_ms), on_frames_sent=m.count_frames_out,
                                  on_turn_audio=self._on_turn_audio, on_underrun=m.count_underrun)
-        self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink)
+        self.transcript = Transcript(ctx.call_id, ctx.property_id, deps.sink, first_turn=ctx.stream_leg * 1000)
         self.link = GeminiLink(deps.gemini, deps.options.model, self._build_config, self, m,
                                mime_type=self.inbound.mime_type, max_attempts=s.gemini_reconnect_attempts,
                                batch_frames=deps.options.inbound_batch_ms // 20,
@@ -137,7 +137,7 @@ class Call:
                                         duration_s=duration, incident_id=self.ctx.incident_id or None,
                                         barge_ins=self.playback.clears, handovers=self.link.handovers,
                                         reconnects=self.link.reconnects)),
-                            f"{self.ctx.call_id}:call.outcome")
+                            f"{self.ctx.stream_key}:call.outcome")
         log.info("call ended", extra={"reason": reason, "duration_s": duration})
 
     def adopt_incident(self, incident_id: str) -> None:

@@ -41,6 +41,14 @@ class CallContext:
     answered_by: str = ""
     call_sid: str = ""
     stream_sid: str = ""
+    handoff_number: str = ""
+    stream_leg: int = 0
+
+    @property
+    def stream_key(self) -> str:
+        """This stream of the call: the call id, or ``<call id>#<leg>`` for a return to the agent
+        after an unanswered hand-off (its stream claim and event ids are its own)."""
+        return self.call_id if not self.stream_leg else f"{self.call_id}#{self.stream_leg}"
 
     @property
     def display_name(self) -> str:
@@ -68,4 +76,5 @@ def context_from_claims(claims: MediaClaims, stream_sid: str) -> CallContext:
         landlord_id=claims.landlord_id, property_name=claims.property_name,
         property_address=claims.property_address, property_timezone=claims.property_timezone,
         callback_number=claims.callback_number, briefing=claims.briefing, direction=claims.direction,
-        answered_by=claims.answered_by, call_sid=claims.call_sid, stream_sid=stream_sid)
+        answered_by=claims.answered_by, call_sid=claims.call_sid, stream_sid=stream_sid,
+        handoff_number=claims.handoff_number, stream_leg=max(0, claims.stream_leg))

@@ -39,6 +39,15 @@ def transfer_twiml(number: str, message: str = "") -> str:
     return str(response)
 
 
+def warm_transfer_twiml(number: str, whisper_url: str, action_url: str, timeout_s: int = 25) -> str:
+    """Dial ``number``; the callee hears the TwiML at ``whisper_url`` before the caller is bridged,
+    and Twilio posts the ``DialCallStatus`` to ``action_url`` when the dial is over."""
+    response = VoiceResponse()
+    response.dial(action=action_url, method="POST", timeout=timeout_s).number(number, url=whisper_url,
+                                                                              method="POST")
+    return str(response)
+
+
 def callback_twiml(message: str) -> str:
     response = VoiceResponse()
     response.say(message, voice=VOICE)

@@ -20,7 +20,9 @@ from services.common.settings import Settings
 
 from .audio import OutboundAudio
 from .callback_promise import CallbackPromise
-from .call_control import TwilioRest, transfer_twiml
+from .call_control import TwilioRest, transfer_twiml, warm_transfer_twiml
+from .events_out import EventSink
+from .handoff import HandoffPlan, plan_handoff
 from .fallback import prompt_frames
 from .gemini_link import GeminiLink
 from .metrics import BridgeMetrics
@@ -35,6 +37,8 @@ class EndingDeps(Protocol):
     def settings(self) -> Settings: ...
     @property
     def twilio(self) -> TwilioRest: ...
+    @property
+    def sink(self) -> EventSink: ...
 
 
 class EndingCall(Protocol):
@@ -91,14 +95,19 @@ class Ending:
         return {"output": {"ok": True, "note": "The call ends once your goodbye has played. Say nothing more."}}
 
     async def transfer_tool(self, args: dict[str, Any]) -> dict[str, Any]:
-        number = self.call.deps.settings.fallback_transfer_number
+        """A warm hand-off to the property's manager line (else ``FALLBACK_TRANSFER_NUMBER``)."""
+        ctx, settings = self.call.ctx, self.call.deps.settings
+        number = ctx.handoff_number or settings.fallback_transfer_number
         if not number:
             return error_response("unavailable", "No one is available to take a transfer right now. "
                                   "Offer that the team will call them back instead.")
         if not self.active:
-            self._start("transferred", self._after_goodbye(lambda: self._redirect(number)))
-            self.call.transcript.system(f"Transfer to a human requested ({str(args.get('reason', ''))[:100]}).")
-        return {"output": {"ok": True, "note": "The transfer starts once your message has played."}}
+            reason = str(args.get("reason", ""))
+            plan = plan_handoff(ctx, number, reason, settings.public_base_url)
+            self._start("transferred", self._after_goodbye(lambda: self._hand_off(plan)))
+            self.call.transcript.system(f"Warm hand-off to a person requested ({reason[:100]}).")
+        return {"output": {"ok": True, "note": "The transfer starts once your message has played. If nobody "
+                                               "answers, the caller comes back to you."}}
 
     # ------------------------------------------------------------------ operator commands
 
@@ -190,6 +199,14 @@ class Ending:
     async def _redirect(self, number: str) -> None:
         self.hung_up_at = time.monotonic()
         ok = await self.call.deps.twilio.redirect(self.call.ctx.call_sid, transfer_twiml(number))
+        await self._close_later(ok)
+
+    async def _hand_off(self, plan: HandoffPlan) -> None:
+        self.hung_up_at = time.monotonic()
+        twiml = warm_transfer_twiml(plan.number, plan.whisper_url, plan.action_url)
+        ok = await self.call.deps.twilio.redirect(self.call.ctx.call_sid, twiml)
+        if ok:
+            self.call.deps.sink.emit(*plan.requested(self.call.ctx))
         await self._close_later(ok)
 
     async def _close_later(self, rest_ok: bool) -> None:

@@ -107,7 +107,7 @@ class MediaServer:
         try:
             start = await read_start(ws, self.settings.media_start_timeout_s)
             ctx = admit(start, self.settings, self.used_tokens)
-            await self._hold(ctx.call_id)
+            await self._hold(ctx.call_id, ctx.stream_key)
         except (StreamRejected, asyncio.TimeoutError) as exc:
             reason = getattr(exc, "reason", "no start message in time")
             self.metrics.rejected_upgrades.labels(_refusal_label(reason)).inc()
@@ -120,7 +120,7 @@ class MediaServer:
         self.metrics.active_calls.set(len(self.calls))
         return call
 
-    async def _hold(self, call_id: str) -> None:
+    async def _hold(self, call_id: str, stream_key: str) -> None:
         """Take a slot for a verified call: capacity, one stream per call here and on every bridge."""
         if call_id in self.calls:
             raise StreamRejected("the call already has a media stream on this bridge")
@@ -128,7 +128,7 @@ class MediaServer:
             raise StreamRejected("at capacity")
         assert self.deps is not None
         try:
-            await self.claims.claim(self.deps.nc, call_id)
+            await self.claims.claim(self.deps.nc, stream_key)
         except ClaimRefused as exc:
             raise StreamRejected(str(exc)) from None
         if call_id in self.calls or self.active >= self.settings.max_calls:  # raced while claiming

@@ -16,9 +16,9 @@ from .events_out import EventSink
 
 class Transcript:
     def __init__(self, call_id: str, property_id: str, sink: EventSink | None,
-                 on_turn: Callable[[TranscriptTurn], None] | None = None) -> None:
+                 on_turn: Callable[[TranscriptTurn], None] | None = None, first_turn: int = 0) -> None:
         self.call_id, self.property_id, self.sink = call_id, property_id, sink
-        self.turn_no = 0
+        self.turn_no = first_turn  # a return to the agent after a hand-off numbers on from leg * 1000
         self.turns: list[TranscriptTurn] = []
         self.caller_parts: list[str] = []
         self.agent = AgentTurn()

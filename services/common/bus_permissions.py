@@ -90,13 +90,15 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("ingress",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_manage(), *_consume(subjects.CALLS_STREAM),
                   *_consume(subjects.EVENTS_STREAM),
-                  *_events(ev.CallStarted, ev.CallStatusChanged, ev.CallEnded, ev.CallStreamChanged)),
+                  *_events(ev.CallStarted, ev.CallStatusChanged, ev.CallEnded, ev.CallStreamChanged,
+                           ev.CallHandoff)),
          subscribe=_own("ingress", subjects.BRIDGE_CAPACITY)),
     # Carries calls: asks the call tools, reports capacity, publishes transcripts and call-back promises;
     # answers its calls' control.
     Role("bridge",
          publish=(*_EVERY_SERVICE_PUBLISHES, *_streams_info(), subjects.tool("*"), subjects.BRIDGE_CAPACITY,
-                  *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome, ev.CallbackPromised)),
+                  *_claim_media_streams(), *_events(ev.TranscriptTurn, ev.CallOutcome, ev.CallbackPromised,
+                                                      ev.CallHandoff)),
          subscribe=_own("bridge", _CALL_CONTROL_ALL), responds=True),
     # Serves the tools (nats.micro, incl. its $SRV discovery); its outbox publishes the domain events;
     # its call records read the call events (a durable consumer on EVENTS) and publish the reports.

@@ -55,6 +55,8 @@ class MediaClaims(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     callback_number: str = ""      # the property line a voicemail asks to call back
     briefing: str = ""
     answered_by: str = ""
+    handoff_number: str = ""       # whom a warm hand-off dials (the property's manager line)
+    stream_leg: int = 0            # 0: the call's first stream; n: the n-th return to the agent after a hand-off
     expires_at: float = 0.0
     nonce: str = ""
 

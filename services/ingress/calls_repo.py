@@ -165,8 +165,8 @@ async def mark_dial_failed(conn: asyncpg.Connection, call_id: str, state: str, e
 
 async def property_summary(conn: asyncpg.Connection, property_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT name, address, timezone, recording_enabled AND recording_notice AS recording_notice"
-        " FROM properties WHERE id = $1", property_id)
+        "SELECT name, address, timezone, handoff_number,"
+        " recording_enabled AND recording_notice AS recording_notice FROM properties WHERE id = $1", property_id)
     return row
 
 

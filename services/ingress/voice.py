@@ -136,19 +136,30 @@ class VoiceHandler:
 
     async def _connect(self, conn: asyncpg.Connection, call: asyncpg.Record) -> str:
         place = await calls_repo.property_summary(conn, call["property_id"])
-        token = media_token.issue(self.config.token_secret, _claims(call, place), self.config.token_ttl_s)
+        return self.stream_twiml(call, claims_from(call, place),
+                                 recording_notice=bool(place and place["recording_notice"]))
+
+    def stream_twiml(self, call: asyncpg.Record, claims: media_token.MediaClaims, *,
+                     recording_notice: bool = False) -> str:
+        """``<Connect><Stream>`` to a bridge with a fresh token for ``claims`` (the recording notice first)."""
+        token = media_token.issue(self.config.token_secret, claims, self.config.token_ttl_s)
         return twiml.connect_stream(twiml.StreamTarget(
             url=self.config.media_url,
             status_callback=f"{self.config.stream_status_url}?{urlencode({'call_id': call['id']})}",
-            call_id=call["id"], token=token), recording_notice=bool(place and place["recording_notice"]))
+            call_id=call["id"], token=token), recording_notice=recording_notice)
 
 
 def _stream_began(call: asyncpg.Record) -> bool:
     return any(call[c] is not None for c in ("stream_started_at", "stream_stopped_at", "stream_error"))
 
 
-def _claims(call: asyncpg.Record, place: asyncpg.Record | None) -> media_token.MediaClaims:
-    """The whole call context for the bridge, from the call record (the token is its only source)."""
+async def call_claims(conn: asyncpg.Connection, call: asyncpg.Record) -> media_token.MediaClaims:
+    """The whole call context for the bridge, from the call record and its property."""
+    return claims_from(call, await calls_repo.property_summary(conn, call["property_id"]))
+
+
+def claims_from(call: asyncpg.Record, place: asyncpg.Record | None) -> media_token.MediaClaims:
+    """The token is the bridge's only source of the call's context."""
     return media_token.MediaClaims(
         call_id=call["id"], call_sid=call["twilio_call_sid"], call_type=call["call_type"],
         property_id=call["property_id"], incident_id=call["incident_id"] or "", direction=call["direction"],
@@ -157,4 +168,5 @@ def _claims(call: asyncpg.Record, place: asyncpg.Record | None) -> media_token.M
         answered_by=call["answered_by"] or "", property_name=(place["name"] or "")[:200] if place else "",
         property_address=(place["address"] or "")[:500] if place else "",
         property_timezone=(place["timezone"] or "") if place else "",
+        handoff_number=(place["handoff_number"] or "") if place else "",
         callback_number=call["from_number"] if call["direction"] == "outbound" else "")

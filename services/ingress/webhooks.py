@@ -1,4 +1,5 @@
-"""aiohttp routes: POST /twilio/voice, /twilio/status, /twilio/stream-status, /twilio/recording-status.
+"""aiohttp routes: POST /twilio/voice, /twilio/status, /twilio/stream-status, /twilio/recording-status,
+and the warm hand-off's /twilio/handoff/whisper and /twilio/handoff/result (``handoff.py``).
 
 Before a route's handler runs: at most ``WEBHOOK_MAX_UNVERIFIED_PER_SOURCE`` requests per
 peer may be sending their body (429 beyond), the body must arrive within
@@ -19,6 +20,7 @@ from . import fields
 from .admission import Admission
 from .callbacks import on_call_status, on_stream_status
 from .fields import BadWebhook
+from .handoff import HandoffWebhooks, dial_result, whisper_request
 from .guards import ClientFault, SourceLimiter, fault_response, read_form
 from .metrics import IngressMetrics
 from .recorder import Recorder
@@ -45,15 +47,19 @@ class Webhooks:
         self.pool: asyncpg.Pool | None = None
         self.voice: VoiceHandler | None = None
         self.recorder: Recorder | None = None
+        self.handoff: HandoffWebhooks | None = None
 
     def attach(self, pool: asyncpg.Pool, voice: VoiceHandler, recorder: Recorder | None = None) -> None:
         self.pool, self.voice, self.recorder = pool, voice, recorder
+        self.handoff = HandoffWebhooks(pool, voice)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/twilio/voice", self._guard("voice", self._voice))
         app.router.add_post("/twilio/status", self._guard("status", self._status))
         app.router.add_post("/twilio/stream-status", self._guard("stream_status", self._stream_status))
         app.router.add_post("/twilio/recording-status", self._guard("recording_status", self._recording_status))
+        app.router.add_post("/twilio/handoff/whisper", self._guard("handoff_whisper", self._handoff_whisper))
+        app.router.add_post("/twilio/handoff/result", self._guard("handoff_result", self._handoff_result))
 
     def _guard(self, route: str, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def guarded(request: web.Request) -> web.Response:
@@ -99,6 +105,16 @@ class Webhooks:
     async def _status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
         cb = fields.status_callback(form, request.query)
         return web.Response(status=204), await on_call_status(self.pool, cb, self.admission.now())
+
+    async def _handoff_whisper(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
+        assert self.handoff is not None  # _guard answers 503 until attached
+        body, outcome = await self.handoff.whisper(whisper_request(form, request.query), self.admission.now())
+        return web.Response(text=body, content_type=XML), outcome
+
+    async def _handoff_result(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
+        assert self.handoff is not None
+        body, outcome = await self.handoff.result(dial_result(form, request.query), self.admission.now())
+        return web.Response(text=body, content_type=XML), outcome
 
     async def _stream_status(self, request: web.Request, form: Form) -> tuple[web.Response, str]:
         cb = fields.stream_callback(form, request.query)

@@ -91,8 +91,8 @@ async def incident_detail(conn: asyncpg.Connection, scope: Scope, incident_id: s
 
 
 async def audit_trail(conn: asyncpg.Connection, incident: Row) -> list[Row]:
-    """Who did what and when: creation, status changes, calls, quotes, the owner's decisions,
-    bookings, and the door-code releases/refusals to vendors booked for this incident."""
+    """Who did what and when: creation, status changes, calls, warm hand-offs, quotes, the owner's
+    decisions, bookings, and the door-code releases/refusals to vendors booked for this incident."""
     rows = await conn.fetch(_AUDIT_SQL, incident["incident_id"], incident["property_id"], incident["created_at"])
     return [dict(r) for r in rows]
 
@@ -132,6 +132,13 @@ SELECT at, kind, actor, detail FROM (
          || to_char(b.ends_at AT TIME ZONE p.timezone, 'HH24:MI') || ' (' || p.timezone || ')'
     FROM repair_bookings b LEFT JOIN vendors v ON v.id = b.vendor_id JOIN properties p ON p.id = b.property_id
    WHERE b.incident_id = $1
+  UNION ALL
+  SELECT hf.at, 'handoff.' || hf.stage, 'person at ' || coalesce(nullif(hf.to_number, ''), 'the manager line'),
+         CASE hf.stage WHEN 'answered' THEN 'picked up and heard the summary'
+                       WHEN 'unanswered' THEN 'did not answer (' || hf.dial_status || '); caller back with the agent'
+                       ELSE 'took the call' END
+    FROM call_handoffs hf JOIN calls c ON c.id = hf.call_id
+   WHERE c.incident_id = $1 OR c.id = (SELECT call_id FROM incidents WHERE id = $1)
   UNION ALL
   SELECT a.at, CASE WHEN a.granted THEN 'door_code.released' ELSE 'door_code.refused' END,
          'vendor ' || coalesce(v.name, a.vendor_id, a.caller_phone),

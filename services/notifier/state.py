@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from fixline_proto import events as ev
 from fixline_proto.base import Event
 
-from .views import Alert, Booking, Call, CallbackStep, Decision, HistoryEntry, Incident, OutreachStep, Quote, Turn
+from .views import (Alert, Booking, Call, CallbackStep, Decision, HandoffStep, HistoryEntry, Incident, OutreachStep,
+                    Quote, Turn)
 
 CLOSED_STATUSES = frozenset({"resolved", "cancelled"})
 MAX_CLOSED_INCIDENTS_PER_PROPERTY = 100
@@ -44,6 +45,8 @@ class DashboardState:
                 self._apply_alert(event)
             case ev.CallbackProgress():
                 self._apply_callback(event)
+            case ev.CallHandoff():
+                self._apply_handoff(event)
             case _:
                 pass  # audit-only events (vendor codes...) are not on the dashboard
 
@@ -132,6 +135,20 @@ class DashboardState:
                 incident.outreach.append(OutreachStep(id=event.id, stage=f"callback_{event.stage}",
                                                       detail=event.detail, call_id=event.callback_call_id,
                                                       at=event.occurred_at))
+
+    def _apply_handoff(self, event: ev.CallHandoff) -> None:
+        """On the call (if still shown) and, as a ``handoff_<stage>`` step, on its incident."""
+        call = self.calls.get(event.call_id)
+        if call is not None and (call.handoff is None or call.handoff.at <= event.occurred_at):
+            call.handoff = HandoffStep(stage=event.stage, to_number=event.to_number, summary=event.summary,
+                                       dial_status=event.dial_status, at=event.occurred_at)
+        incident_id = event.incident_id or (call.incident_id if call is not None else None)
+        if incident_id:
+            incident = self._incident(event, incident_id)
+            if all(step.id != event.id for step in incident.outreach):
+                incident.outreach.append(OutreachStep(id=event.id, stage=f"handoff_{event.stage}",
+                                                      detail=event.summary or event.dial_status,
+                                                      call_id=event.call_id, at=event.occurred_at))
 
     def _prune_incidents(self, property_id: str) -> None:
         # an incident with an alert nobody handled stays, however old

@@ -109,6 +109,17 @@ class CallbackStep(msgspec.Struct, kw_only=True):
     at: datetime
 
 
+class HandoffStep(msgspec.Struct, kw_only=True):
+    """The call's warm hand-off to a person (the latest CallHandoff): requested, answered,
+    unanswered (the caller went back to the agent) or completed."""
+
+    stage: str
+    to_number: str = ""
+    summary: str = ""
+    dial_status: str = ""
+    at: datetime
+
+
 class Call(msgspec.Struct, kw_only=True):
     call_id: str
     property_id: str
@@ -125,6 +136,7 @@ class Call(msgspec.Struct, kw_only=True):
     duration_s: float = 0.0
     transcript: list[Turn] = msgspec.field(default_factory=list)
     callback: CallbackStep | None = None
+    handoff: HandoffStep | None = None
 
 
 class PropertyInfo(msgspec.Struct, kw_only=True):

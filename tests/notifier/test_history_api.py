@@ -118,3 +118,15 @@ async def test_history_survives_a_notifier_restart(nc, pool):
         async with notifier(stream) as running, aiohttp.ClientSession() as http:
             status, body = await get(http, running.url + "/api/history/search", q=s.marker)
             assert status == 200 and body["total"] == 1
+
+
+async def test_the_audit_trail_shows_a_warm_handoff_and_its_result(svc, pool):
+    s = await story(pool, "p1")
+    await pool.execute("INSERT INTO call_handoffs (call_id, leg, stage, to_number, dial_status) VALUES"
+                       " ($1, 0, 'unanswered', '+15550008888', 'no-answer')", s.guest_call)
+    async with aiohttp.ClientSession() as http:
+        status, inc = await get(http, svc.url + f"/api/history/incidents/{s.incident_id}")
+    handoffs = [a for a in inc["audit"] if a["kind"].startswith("handoff.")]
+    assert status == 200 and [(a["kind"], a["actor"]) for a in handoffs] == [
+        ("handoff.unanswered", "person at +15550008888")]
+    assert "did not answer (no-answer)" in handoffs[0]["detail"]

@@ -87,3 +87,22 @@ def test_call_back_progress_shows_on_the_cut_off_call_and_its_incident_never_as_
     assert call.callback is not None and (call.callback.stage, call.callback.callback_call_id) == ("calling", "oc-1")
     assert [step.stage for step in s.incidents["inc-1"].outreach] == ["callback_scheduled", "callback_calling"]
     assert "c-gone" not in s.calls and not any(c.live for c in s.calls.values())
+
+
+def test_a_warm_handoff_shows_on_the_call_and_its_incident():
+    s = DashboardState()
+    s.apply(ev.CallStarted(property_id="p1", call_id="c-h", call_type="guest", direction="inbound",
+                           from_number="+15550001111", to_number="+15550100001", incident_id="inc-h"), 1)
+    requested = ev.CallHandoff(property_id="p1", call_id="c-h", stage="requested", to_number="+15550008888",
+                               summary="Fixline transfer: a guest at Seaside Cottage", incident_id="inc-h")
+    s.apply(requested, 2)
+    s.apply(requested, 3)  # redelivered: one step
+    s.apply(ev.CallHandoff(property_id="p1", call_id="c-h", stage="unanswered", to_number="+15550008888",
+                           dial_status="no-answer"), 4)  # ingress's event: the incident comes from the call
+    s.apply(ev.CallHandoff(property_id="p1", call_id="c-gone", stage="completed"), 5)  # its call aged out
+    call = s.calls["c-h"]
+    assert call.handoff is not None and (call.handoff.stage, call.handoff.dial_status) == ("unanswered", "no-answer")
+    steps = s.incidents["inc-h"].outreach
+    assert [(step.stage, step.detail) for step in steps] == [
+        ("handoff_requested", "Fixline transfer: a guest at Seaside Cottage"), ("handoff_unanswered", "no-answer")]
+    assert "c-gone" not in s.calls

@@ -40,6 +40,8 @@ EVENTS = [
                  cost=e.CallCost(billed_minutes=2, telephony=0.017, gemini=0.0153, total=0.0323), source="gemini"),
     e.CallbackPromised(**BASE, call_id="call-1", to_number="+15550001111", reason="agent_unavailable"),
     e.CallbackProgress(**BASE, call_id="call-1", stage="calling", callback_call_id="cb-1", incident_id="inc-1"),
+    e.CallHandoff(**BASE, call_id="call-1", stage="unanswered", to_number="+15550008888", dial_status="no-answer",
+                  incident_id="inc-1"),
 ]
 
 TOOL_REQUESTS = [

@@ -87,6 +87,17 @@ const APPLY = {
         vendor_id: null, call_id: e.callback_call_id, at: e.occurred_at });
     }
   },
+  "call.handoff"(e) {
+    const call = state.calls[e.call_id];  // never create a (phantom live) call for it
+    if (call && (!call.handoff || String(call.handoff.at) <= String(e.occurred_at))) {
+      call.handoff = { stage: e.stage, to_number: e.to_number, summary: e.summary, dial_status: e.dial_status, at: e.occurred_at };
+    }
+    const incidentId = e.incident_id || (call && call.incident_id);
+    if (incidentId) {
+      pushOnce(incidentFor({ ...e, incident_id: incidentId }).outreach, { id: e.id, stage: "handoff_" + e.stage,
+        detail: e.summary || e.dial_status, vendor_id: null, call_id: e.call_id, at: e.occurred_at });
+    }
+  },
   "call.started"(e) {
     const call = callFor(e);
     Object.assign(call, { call_type: e.call_type, direction: e.direction, from_number: e.from_number,
@@ -314,7 +325,8 @@ function recentRow(c) {
   return el("div", { class: "recent-row" },
     el("span", null, chip(c.call_type), " ", c.direction === "outbound" ? c.to_number : c.from_number),
     el("span", { class: "muted" }, fmtTime(c.ended_at, c.property_id), " · ", fmtDuration(c.duration_s || 0)),
-    c.callback ? el("span", { class: "muted" }, " · call-back: ", label(c.callback.stage), " — ", c.callback.detail) : null);
+    c.callback ? el("span", { class: "muted" }, " · call-back: ", label(c.callback.stage), " — ", c.callback.detail) : null,
+    c.handoff ? el("span", { class: "muted" }, " · hand-off: ", label(c.handoff.stage), c.handoff.dial_status ? " (" + c.handoff.dial_status + ")" : "") : null);
 }
 
 function bubble(t) {
@@ -333,7 +345,9 @@ function callCard(call) {
       el("span", { class: "chip chip-plain" }, (own(PERSONA, call.call_type) || "") + " persona")),
     el("div", { class: "call-meta" }, propName(call.property_id), " · ",
       call.direction === "outbound" ? "outbound" : "inbound", " · ", label(String(call.status).replace(/-/g, " ")),
-      " · ", el("span", { "data-started": call.started_at || "" }, fmtDuration(elapsed))),
+      " · ", el("span", { "data-started": call.started_at || "" }, fmtDuration(elapsed)),
+      call.handoff ? el("span", { class: "muted" }, " · hand-off: ", label(call.handoff.stage),
+        call.handoff.dial_status ? " (" + call.handoff.dial_status + ")" : "") : null),
     el("div", { class: "transcript", "data-call": call.call_id, "aria-live": "polite" },
       turns.length ? turns : empty("Waiting for speech…")));
 }
