@@ -91,7 +91,7 @@ class BridgeService:
     async def drain(self, rt: Runtime) -> None:
         assert self.server is not None
         try:
-            drain = asyncio.create_task(self.server.drain())
+            drain = self._tasks.spawn(self.server.drain(), name="drain")
             if rt.nc is not None and rt.nc.is_connected:  # tell ingress at once, not in 2 s
                 with contextlib.suppress(Exception):
                     await rt.nc.publish(subjects.BRIDGE_CAPACITY, codec.encode(self.server.capacity()))

@@ -9,7 +9,6 @@ then ask Twilio (REST) to hang up or redirect the call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from fixline_proto.commands import AnyCallControl, HangUp, Say, Transfer
 
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from .audio import OutboundAudio
 from .callback_promise import CallbackPromise
@@ -81,6 +81,7 @@ class Ending:
         self.reason: str | None = None
         self.hung_up_at: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("ending")
 
     @property
     def active(self) -> bool:
@@ -163,11 +164,11 @@ class Ending:
     # ------------------------------------------------------------------ mechanics
 
     def _start(self, reason: str, coro: Any) -> None:
-        if self.active:
+        if self.active or self._tasks.closed:  # already ending, or the call is gone
             coro.close()
             return
         self.reason = reason
-        self._task = asyncio.create_task(coro)
+        self._task = self._tasks.spawn(coro, name=f"ending-{reason}")
 
     async def _after_goodbye(self, action: Any) -> None:
         await self._wait_quiet()
@@ -217,7 +218,4 @@ class Ending:
         await self.call.close_stream()
 
     async def cancel(self) -> None:
-        if self._task and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self._tasks.close()

@@ -17,7 +17,7 @@ from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
 from fixline_proto.base import Event, tag_of
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import TaskSet, cancel_and_wait
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -30,9 +30,10 @@ class EventSink:
         self.published = 0
         self.failed = 0
         self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("event-sink")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._task = self._tasks.spawn(self._run(), name="event-sink")
 
     def emit(self, event: Event, msg_id: str) -> None:
         self.queue.put_nowait((event, msg_id))

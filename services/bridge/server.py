@@ -23,6 +23,7 @@ from fixline_proto import codec, subjects
 from fixline_proto.commands import BridgeCapacity
 from services.common.media_token import UsedTokens
 from services.common.settings import Settings
+from services.common.tasks import TaskSet
 
 from .call import Call, CallDeps
 from .codecs import twilio as wire
@@ -44,7 +45,7 @@ class MediaServer:
         self.claims = StreamClaims(bridge_id)
         self.calls: dict[str, Call] = {}
         self.pending: dict[web.WebSocketResponse, None] = {}  # upgraded, no verified start yet; oldest first
-        self._evictions: set[asyncio.Task[None]] = set()
+        self._evictions = TaskSet("evictions")
         self.draining = False
         self.deps: CallDeps | None = None
         self._idle = asyncio.Event()
@@ -97,9 +98,7 @@ class MediaServer:
             oldest = next(iter(self.pending))
             self.pending.pop(oldest)
             self.metrics.rejected_upgrades.labels("evicted").inc()
-            eviction = asyncio.create_task(_close(oldest, b"no start"))
-            self._evictions.add(eviction)
-            eviction.add_done_callback(self._evictions.discard)
+            self._evictions.spawn(_close(oldest, b"no start"), name="evict-idle-upgrade")
         self.pending[ws] = None
         self._idle.clear()
 

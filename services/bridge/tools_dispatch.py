@@ -21,6 +21,7 @@ from nats.aio.client import Client as NATS
 
 from fixline_proto import codec, subjects
 from fixline_proto.tools import TOOL_REQUESTS, IncidentRef, ToolError
+from services.common.tasks import TaskSet
 
 from .call_context import CallContext, CallContextOwner
 from .metrics import BridgeMetrics
@@ -71,6 +72,7 @@ class ToolsDispatcher:
         self.bridge_handlers = bridge_handlers or {}
         self.on_unreachable = on_unreachable
         self.running: dict[str, asyncio.Task[Any]] = {}
+        self._tasks = TaskSet("tools")
         self.cancelled: list[str] = []
         self.answered: list[str] = []
 
@@ -86,6 +88,8 @@ class ToolsDispatcher:
     def on_tool_call(self, calls: list[types.FunctionCall]) -> None:
         """Gemini can repeat a function call in one turn: the same name and arguments run once,
         and every id gets that one answer."""
+        if self._tasks.closed:
+            return  # the call is shutting down
         firsts: dict[str, asyncio.Task[dict[str, Any]]] = {}
         for fc in calls:
             call_id, name, args = fc.id or "", fc.name or "", dict(fc.args or {})
@@ -93,7 +97,7 @@ class ToolsDispatcher:
             first = firsts.get(key)
             coro: Coroutine[Any, Any, Any] = (self._run(call_id, name, args) if first is None
                                               else self._echo(call_id, name, args, first))
-            task = asyncio.create_task(coro)
+            task = self._tasks.spawn(coro, name=f"tool-{name}")
             if first is None:
                 firsts[key] = task
             self.running[call_id] = task
@@ -127,10 +131,7 @@ class ToolsDispatcher:
                 log.info("tool call cancelled by Gemini", extra={"function_call_id": call_id})
 
     async def close(self) -> None:
-        tasks = list(self.running.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
 
     async def _run(self, call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()

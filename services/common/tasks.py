@@ -69,6 +69,10 @@ class TaskSet:
         self._tasks.discard(task)
         _log_failure(task, f"{self.owner}: background task failed")
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def __len__(self) -> int:
         return len(self._tasks)
 
