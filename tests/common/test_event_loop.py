@@ -67,7 +67,12 @@ async def test_a_process_given_an_unknown_loop_exits_before_listening(nc):
     env = environment(settings_for("bridge")) | {"EVENT_LOOP": "trio"}
     child = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.bridge", cwd=ROOT, env=env,
                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(child.communicate(), 60)
+    try:
+        out, _ = await asyncio.wait_for(child.communicate(), 60)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise AssertionError("the service started on an unknown EVENT_LOOP") from None
     assert child.returncode != 0
     assert b"EVENT_LOOP must be one of uvloop, asyncio, got 'trio'" in out
     assert b'"listening"' not in out
