@@ -392,7 +392,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--bridge-root", default="", help="run the bridge of another checkout (before/after)")
     parser.add_argument("--bridge-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for our bridge (e.g. BRIDGE_INBOUND_BATCH_MS=40)")
-    parser.add_argument("--uvloop", action="store_true", help="run our bridge on uvloop (measurement only)")
+    parser.add_argument("--uvloop", action="store_true",
+                        help="force uvloop on a checkout older than EVENT_LOOP (this one runs on uvloop by default; "
+                             "--bridge-env EVENT_LOOP=asyncio for asyncio's loop)")
     parser.add_argument("--json", default="", help="also write the full result here")
     args = parser.parse_args(argv)
     result = asyncio.run(_run(args))

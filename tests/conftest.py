@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +21,13 @@ from tests.support.bus import connect_as
 # Stories must not depend on the hour the suite runs at: no default quiet hours in tests.
 # The quiet-hours tests give a property its own window (properties.quiet_start/quiet_end).
 os.environ.setdefault("OUTREACH_QUIET_HOURS", "off")
+
+
+if os.environ.get("TEST_EVENT_LOOP") == "uvloop":  # the services' production loop (runtime.py EVENT_LOOP)
+    import uvloop
+
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], object]]:
+        return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -85,7 +86,8 @@ async def serve(service: Service, settings: Settings | None = None, *,
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     rt.port = runner.addresses[0][1]
-    log.info("listening", extra={"url": f"http://{settings.http_host}:{rt.port}", "settings": settings.public_view()})
+    log.info("listening", extra={"url": f"http://{settings.http_host}:{rt.port}", "settings": settings.public_view(),
+                                 "event_loop": running_loop_kind()})
     try:
         nc = await _connect(service, rt)
         await service.start(rt)
@@ -154,10 +156,37 @@ async def _heartbeat(service: Service, rt: Runtime) -> None:
         await asyncio.sleep(HEARTBEAT_INTERVAL_S)
 
 
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
+def event_loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The loop ``main`` runs a service on (``EVENT_LOOP``); None = asyncio's own.
+
+    uvloop (libuv, with its TLS in C) is the default: the bridge's per-frame cost is mostly
+    the loop and the TLS layer (docs/benchmarks.md). Without uvloop installed (a platform it
+    does not support) the service says so and runs on asyncio's loop."""
+    if choice not in EVENT_LOOPS:
+        raise ValueError(f"EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, got {choice!r}")
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        log.warning("uvloop is not installed; running on asyncio's event loop", extra={"event_loop": choice})
+        return None
+    return uvloop.new_event_loop
+
+
+def running_loop_kind() -> str:
+    """``uvloop`` or ``asyncio``: what this coroutine actually runs on."""
+    return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
+
+
 def main(service: Service) -> None:
     """Entry point used by each ``services/<name>/__main__.py``."""
     settings = Settings.from_env(service.name)
     configure_logging(service.name, settings.log_level, settings.secret_values())
+    loop_factory = event_loop_factory(settings.event_loop)
 
     async def _run() -> None:
         stopping = asyncio.Event()
@@ -166,4 +195,5 @@ def main(service: Service) -> None:
             loop.add_signal_handler(sig, stopping.set)
         await serve(service, settings, stopping=stopping)
 
-    asyncio.run(_run())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_run())

@@ -15,7 +15,7 @@ SECRET_SETTINGS = ("gemini_api_key", "twilio_auth_token", "dashboard_token", "da
 
 
 _NOT_FROM_ENV = {"service", "http_port"}
-_NORMALISE = {"public_base_url": lambda v: v.rstrip("/"), "log_level": str.upper,
+_NORMALISE = {"public_base_url": lambda v: v.rstrip("/"), "log_level": str.upper, "event_loop": str.lower,
               "embedding_provider": str.lower, "overflow_mode": str.lower,
               "gemini_non_blocking_tools": str.lower, "gemini_tool_scheduling": str.upper}
 _EMPTY_MEANS_DEFAULT = {"overflow_message"}  # other strings: set-but-empty means "off"/"none"
@@ -57,6 +57,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
+    event_loop: str = "uvloop"               # uvloop (C loop and TLS; asyncio's if not installed) | asyncio
     nats_url: str = "nats://127.0.0.1:4222"
     nats_credentials_dir: str = ""           # holds <service>.nk (NKey seed); "" = anonymous (refused by a secured bus)
     nats_ca_file: str = ""                   # CA of a tls:// NATS server, optional

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+import pytest
+import uvloop
 import websockets
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 from emulators.tls import TlsBundle
 from services.bridge import live_fast
+from services.common.runtime import running_loop_kind
 
 MIME = "audio/pcm;rate=16000"
 PCM = bytes(range(256)) * 2 + b"\xfb\xff" * 64  # every byte value; '+' and '/' in plain base64
@@ -76,11 +79,27 @@ async def test_masks_differ_from_frame_to_frame():
     assert len(masks) == 3 and all(frame[1] & 0x80 for frame in written)
 
 
-async def test_over_tls_frames_are_encrypted_in_place_and_interleave_with_websockets_sends(tmp_path):
-    """The TLS shortcut (asyncio's SSLObject, then the socket transport) is taken on this
-    Python — if asyncio's private TLS fields moved, ``tls`` is None and this fails by name —
-    and what arrives is byte for byte what websockets' own sends deliver, in order."""
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_over_tls_frames_arrive_exactly_and_interleave_with_websockets_sends_on_either_loop(tmp_path, loop):
+    """On asyncio's loop the TLS shortcut (its SSLObject, then the socket transport) is taken
+    — if asyncio's private TLS fields moved, ``tls`` is None and this fails by name. uvloop's
+    TLS transport is its own (no asyncio ``SSLProtocol`` under it): the writer must see that
+    and write the frame to the transport like websockets does. Either way what arrives is byte
+    for byte what websockets' own sends deliver, in order. Each case runs on its own loop,
+    whatever loop the suite runs on."""
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        received, shortcut, kind = runner.run(_tls_exchange(TlsBundle.create(str(tmp_path))))
+    assert kind == loop
+    assert shortcut == (loop == "asyncio"), f"TLS shortcut {'off' if loop == 'asyncio' else 'on'} on {loop}"
+    assert received == [live_fast.audio_frame(PCM[:n], MIME) for n in (40, 640, 200) for _ in range(2)]
+
+
+async def _tls_exchange(tls: TlsBundle) -> tuple[list, bool, str]:
     got: list = []
+    seen: dict[str, object] = {}
 
     async def arrived(count: int) -> None:  # on the wire by itself, not flushed by a later send
         for _ in range(500):
@@ -91,11 +110,11 @@ async def test_over_tls_frames_are_encrypted_in_place_and_interleave_with_websoc
 
     async def actions(session):
         writer = live_fast.AudioWriter(session, MIME)
-        assert writer.tls is not None, "asyncio's SSLProtocol internals moved: the TLS shortcut is off"
+        seen["shortcut"] = writer.tls is not None
         for k, n in enumerate((40, 640, 200)):
             assert writer.write(PCM[:n])
             await arrived(2 * k + 1)
             await live_fast.send_audio(session, PCM[:n], MIME)
 
-    received = await received_messages(actions, TlsBundle.create(str(tmp_path)), into=got)
-    assert received == [live_fast.audio_frame(PCM[:n], MIME) for n in (40, 640, 200) for _ in range(2)]
+    received = await received_messages(actions, tls, into=got)
+    return received, bool(seen["shortcut"]), running_loop_kind()
