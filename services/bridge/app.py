@@ -88,14 +88,17 @@ class BridgeService:
             assert self.metrics is not None
             self.metrics.loop_lag.observe(max(0.0, loop.time() - t0 - interval))
 
+    async def _announce_capacity(self, rt: Runtime) -> None:
+        """Tell ingress now, not at the next periodic report."""
+        if self.server is not None and rt.nc is not None and rt.nc.is_connected:
+            with contextlib.suppress(Exception):
+                await rt.nc.publish(subjects.BRIDGE_CAPACITY, codec.encode(self.server.capacity()))
+
     async def drain(self, rt: Runtime) -> None:
         assert self.server is not None
         try:
-            drain = self._tasks.spawn(self.server.drain(), name="drain")
-            if rt.nc is not None and rt.nc.is_connected:  # tell ingress at once, not in 2 s
-                with contextlib.suppress(Exception):
-                    await rt.nc.publish(subjects.BRIDGE_CAPACITY, codec.encode(self.server.capacity()))
-            await drain
+            # the drain starts first (it marks the server draining), then ingress hears it at once
+            await asyncio.gather(self.server.drain(), self._announce_capacity(rt))
         finally:
             await self._tasks.close()
             if self.sink is not None:

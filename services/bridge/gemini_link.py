@@ -60,7 +60,7 @@ class GeminiLink:
         self.handler, self.metrics, self.mime_type = handler, metrics, mime_type
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
         self.fast_path = fast_path
-        self._fast = False  # the open session supports the fast path
+        self._fast_path_open = False  # the open session supports the fast path
         self._writer: live_fast.AudioWriter | None = None  # caller audio straight to the transport
         self.state = LinkState.IDLE
         self.handle: str | None = None
@@ -221,7 +221,7 @@ class GeminiLink:
     async def _send_audio_item(self, session: AsyncSession, pcm: bytes) -> None:
         if self._writer is not None and self._writer.write(pcm):
             return
-        if self._fast:
+        if self._fast_path_open:
             await live_fast.send_audio(session, pcm, self.mime_type)
         else:
             await session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=self.mime_type))
@@ -321,10 +321,10 @@ class GeminiLink:
         first = self.sessions_opened == 0
         self.sessions_opened += 1
         self.session, self.resumable = session, False
-        self._fast = self.fast_path and live_fast.available(session)
+        self._fast_path_open = self.fast_path and live_fast.available(session)
         self._writer = live_fast.AudioWriter(session, self.mime_type) \
-            if self._fast and live_fast.AudioWriter.supports(session) else None
-        if self._fast and live_fast.AudioTap.supports(session):
+            if self._fast_path_open and live_fast.AudioWriter.supports(session) else None
+        if self._fast_path_open and live_fast.AudioTap.supports(session):
             live_fast.AudioTap(session._ws, self.handler.on_audio)
         self._handover.clear()
         replay = self._replay_items(resumed)
@@ -359,7 +359,7 @@ class GeminiLink:
         return None
 
     async def _receive(self, session: AsyncSession) -> None:
-        if self._fast:
+        if self._fast_path_open:
             async for msg in live_fast.receive(session):
                 if isinstance(msg, AudioChunk):
                     self.handler.on_audio(msg)

@@ -173,7 +173,7 @@ class AudioChunk(msgspec.Struct):
     text: str | None = None
 
 
-def _fast(raw: bytes | bytearray | memoryview | str) -> AudioChunk | None:
+def _audio_chunk(raw: bytes | bytearray | memoryview | str) -> AudioChunk | None:
     """A model-audio frame (optionally with its transcription) -> AudioChunk, else None."""
     try:
         frame = _audio_decoder.decode(raw)
@@ -207,7 +207,7 @@ class AudioTap:
         waiter = frames.get_waiter
         if frame.fin and frame.opcode in _WHOLE_DATA and waiter is not None and not waiter.done() \
                 and not frames.queue:
-            chunk = _fast(frame.data)
+            chunk = _audio_chunk(frame.data)
             if chunk is not None:
                 self.tapped += 1
                 try:
@@ -221,7 +221,7 @@ class AudioTap:
 _WHOLE_DATA = (Opcode.TEXT, Opcode.BINARY)
 
 
-def _slow(raw: bytes | str) -> types.LiveServerMessage:
+def _sdk_message(raw: bytes | str) -> types.LiveServerMessage:
     """What the SDK's ``AsyncSession._receive`` does for the Gemini API (mldev)."""
     response = json.loads(raw) if raw else {}
     converted = _live_converters._LiveServerMessage_from_mldev(response)
@@ -238,4 +238,4 @@ async def receive(session: Any) -> AsyncIterator[types.LiveServerMessage | Audio
         except websockets.exceptions.ConnectionClosed as exc:
             code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (1006, "abnormal closure [internal]")
             errors.APIError.raise_error(code, reason, None)
-        yield _fast(raw) or _slow(raw)
+        yield _audio_chunk(raw) or _sdk_message(raw)

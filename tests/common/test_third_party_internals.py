@@ -57,7 +57,7 @@ def test_genai_private_converter_still_turns_a_frame_into_a_message():
     from services.bridge import live_fast
 
     assert callable(getattr(_live_converters, "_LiveServerMessage_from_mldev", None))
-    message = live_fast._slow(json.dumps({"setupComplete": {}, "usageMetadata": {"totalTokenCount": 7}}))
+    message = live_fast._sdk_message(json.dumps({"setupComplete": {}, "usageMetadata": {"totalTokenCount": 7}}))
     assert message.setup_complete is not None and message.usage_metadata.total_token_count == 7
     assert list(inspect.signature(errors.APIError.raise_error).parameters)[:3] == \
         ["status_code", "response_json", "response"]
