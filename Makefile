@@ -58,7 +58,8 @@ emulators: install
 	$(PY) -m emulators
 
 clean:
-	rm -rf .state .pytest_cache artifacts
+	rm -rf .state .pytest_cache
+	git clean -fdqX artifacts 2>/dev/null || rm -rf artifacts  # keeps the screenshots committed there
 
 ## ruff + mypy (config in pyproject.toml). `make test` runs the same through tests/test_lint.py.
 .PHONY: lint
