@@ -44,11 +44,13 @@ from .playback import Playback
 from .tool_schema import END_CALL, SCHEDULE_CALLBACK, TRANSFER
 from .tools_dispatch import ToolsDispatcher
 from .transcript import Transcript
+from .twilio_socket import TwilioSocket
 
 log = logging.getLogger(__name__)
 SPEECH_RMS = 500          # ≈ -36 dBFS: caller speech, for turn latency and turn boundaries
 CALLER_QUIET_S = 0.3
 MAX_BAD_MESSAGES = 50     # consecutive undecodable messages before the stream is closed
+MAX_TAKEN_ULAW = 1600     # 200 ms: a larger media payload takes the read loop's path (one write may not hold it)
 DTMF_IDLE_S = 1.0
 
 
@@ -101,6 +103,8 @@ class Call:
         self._dtmf: list[str] = []
         self._dtmf_timer: asyncio.TimerHandle | None = None
         self._tasks = TaskSet("call")  # pruned as each ends; closed at shutdown
+        self._tap = ws.media_tap if isinstance(ws, TwilioSocket) else None
+        self._take = self._take_media
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,8 +157,13 @@ class Call:
 
     async def _read_twilio(self) -> str:
         receive = self.ws.receive  # not ``async for``: its __anext__ is one more coroutine per frame
+        tap = self._tap
         while True:
+            if tap is not None:
+                tap.take = self._take  # only while waiting: nothing is being handled, nothing queued
             msg = await receive()
+            if tap is not None:
+                tap.take = None
             if msg.type == WSMsgType.TEXT:
                 outcome = await self._on_twilio_text(msg.data)
                 if outcome:
@@ -163,12 +172,14 @@ class Call:
                 self._bad("binary")
             else:
                 break
+        if tap is not None and tap.error is not None:
+            raise tap.error
         if self.ws.close_code == 1009 or isinstance(self.ws.exception(), Exception):
             self.metrics.bad_messages.labels("oversized_or_protocol").inc()
             return "protocol_error"
         return "stream_closed"
 
-    async def _on_twilio_text(self, data: str) -> str | None:
+    async def _on_twilio_text(self, data: str | bytes) -> str | None:
         try:
             msg = wire.decode(data)
         except wire.TwilioCodecError:
@@ -199,13 +210,35 @@ class Call:
 
     async def _on_media(self, ulaw: bytes) -> None:
         t0 = time.perf_counter()
+        pcm = self._caller_pcm(ulaw)
+        if not self.link.write_audio(pcm):
+            await self.link.send_audio(pcm)
+        self._fwd_in.observe(time.perf_counter() - t0)
+
+    def _take_media(self, data: bytes) -> bool:
+        """A text frame as it is parsed (twilio_socket.MediaTap): a media frame the link can
+        write right now is forwarded here; False leaves any frame to the read loop."""
+        t0 = time.perf_counter()
+        if not self.link.can_write_audio():
+            return False
+        try:
+            msg = wire.decode(data)
+        except wire.TwilioCodecError:
+            return False
+        if type(msg) is not wire.Media or len(msg.media.payload) > MAX_TAKEN_ULAW:
+            return False
+        self.bad_in_a_row = 0
+        if not self.link.write_audio(self._caller_pcm(msg.media.payload)):
+            raise RuntimeError("the Gemini link refused a caller frame it said it could take")
+        self._fwd_in.observe(time.perf_counter() - t0)
+        return True
+
+    def _caller_pcm(self, ulaw: bytes) -> bytes:
         self.metrics.frames_in.value += 1
         pcm = self.inbound.process(ulaw)
         if audioop.rms(pcm, 2) > SPEECH_RMS:
             self.caller_last_speech, self.caller_spoke = time.monotonic(), True
-        if not self.link.write_audio(pcm):
-            await self.link.send_audio(pcm)
-        self._fwd_in.observe(time.perf_counter() - t0)
+        return pcm
 
     def _on_dtmf(self, digit: str) -> None:
         self._dtmf.append(digit[:1])

@@ -118,6 +118,12 @@ class GeminiLink:
             return True
         return False
 
+    def can_write_audio(self) -> bool:
+        """``write_audio`` would send a frame of a 20 ms size straight away now."""
+        writer = self._writer
+        return writer is not None and self.batch_frames == 1 and self.state is LinkState.LIVE \
+            and not self._queue and not self.audio_gate and writer.ready()
+
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
             if not self.write_audio(pcm):

@@ -87,6 +87,11 @@ class AudioWriter:
         ws = getattr(session, "_ws", None)
         return all(hasattr(ws, name) for name in ("protocol", "paused", "send_in_progress", "transport"))
 
+    def ready(self) -> bool:
+        """``write`` would write a frame now (it returns False otherwise)."""
+        ws = self.ws
+        return ws.protocol.state is OPEN and not ws.paused and ws.send_in_progress is None
+
     def write(self, pcm: bytes) -> bool:
         """False when websockets must send it (closing, flow control, a send in progress)."""
         ws = self.ws

@@ -30,6 +30,7 @@ from .codecs import twilio as wire
 from .media_stream import StreamRejected, UpgradeVerifier, admit, read_start
 from .metrics import BridgeMetrics
 from .stream_claims import ClaimRefused, StreamClaims
+from .twilio_socket import TwilioSocket
 
 log = logging.getLogger(__name__)
 CAPACITY_INTERVAL_S = 2.0
@@ -63,7 +64,7 @@ class MediaServer:
         refusal = self._refusal(request)
         if refusal is not None:
             return refusal
-        ws = web.WebSocketResponse(max_msg_size=wire.MAX_MESSAGE_BYTES, autoping=True)
+        ws = TwilioSocket(max_msg_size=wire.MAX_MESSAGE_BYTES)
         await ws.prepare(request)
         self._add_pending(ws)
         try:

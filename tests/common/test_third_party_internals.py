@@ -3,6 +3,8 @@ them fails here, loudly and by name, instead of in a call.
 
 - google-genai: ``AsyncSession._ws`` and ``_live_converters._LiveServerMessage_from_mldev``
   (services/bridge/live_fast.py, the per-frame audio path);
+- aiohttp: ``WebSocketResponse._post_start`` and its compiled ``WebSocketDataQueue``
+  (services/bridge/twilio_socket.py, caller frames forwarded as they are parsed);
 - DBOS: ``dbos._dbos._dbos_global_instance`` and the instance's ``_workflow_tasks``
   (services/outreach/engine.py, launch-once and shutdown).
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GUARDED = ("google-genai", "dbos")
+GUARDED = ("google-genai", "dbos", "aiohttp")
 
 
 def _pins(text: str) -> dict[str, str]:
@@ -69,3 +71,19 @@ def test_dbos_global_instance_and_workflow_tasks_are_where_engine_reads_them():
     assert hasattr(dbos_internals, "_dbos_global_instance"), "DBOS moved _dbos_global_instance (engine.launch)"
     init = inspect.getsource(dbos_internals.DBOS.__init__)
     assert "self._workflow_tasks" in init, "DBOS no longer keeps _workflow_tasks (engine.shutdown)"
+
+
+def test_aiohttp_post_start_is_the_one_twilio_socket_copies():
+    import hashlib
+
+    from aiohttp import web_ws
+    from aiohttp._websocket import reader
+
+    source = inspect.getsource(web_ws.WebSocketResponse._post_start)
+    assert hashlib.sha256(source.encode()).hexdigest()[:16] == POST_START_3_14_5, \
+        "aiohttp changed WebSocketResponse._post_start: re-copy it into twilio_socket.TwilioSocket"
+    # the compiled queue, whose feed_data (cpdef) the C reader dispatches to a Python override
+    assert reader.WebSocketDataQueue.__module__.endswith("reader_c")
+
+
+POST_START_3_14_5 = "5537cb3f2ecae6ed"
