@@ -219,7 +219,8 @@ class Call:
         """A text frame as it is parsed (twilio_socket.MediaTap): a media frame the link can
         write right now is forwarded here; False leaves any frame to the read loop."""
         t0 = time.perf_counter()
-        if not self.link.can_write_audio():
+        writer = self.link.audio_writer()
+        if writer is None:
             return False
         try:
             msg = wire.decode(data)
@@ -228,7 +229,7 @@ class Call:
         if type(msg) is not wire.Media or len(msg.media.payload) > MAX_TAKEN_ULAW:
             return False
         self.bad_in_a_row = 0
-        if not self.link.write_audio(self._caller_pcm(msg.media.payload)):
+        if not self.link.write_audio(self._caller_pcm(msg.media.payload), writer):
             raise RuntimeError("the Gemini link refused a caller frame it said it could take")
         self._fwd_in.observe(time.perf_counter() - t0)
         return True

@@ -108,21 +108,23 @@ class GeminiLink:
         await cancel_and_wait(self._handover_task, self._task)
         await self._tasks.close()
 
-    def write_audio(self, pcm: bytes) -> bool:
-        """The per-frame path, synchronous: True when the frame went straight to the live
-        session; False when ``send_audio`` must take it (batching, queue, gate, no session)."""
+    def audio_writer(self) -> live_fast.AudioWriter | None:
+        """The writer when a caller frame can go straight to the live session now (per frame,
+        live, nothing queued or gated, the socket writable); None when ``send_audio`` must take it."""
         writer = self._writer
         if writer is not None and self.batch_frames == 1 and self.state is LinkState.LIVE and not self._queue \
-                and not self.audio_gate and writer.write(pcm):
+                and not self.audio_gate and writer.ready():
+            return writer
+        return None
+
+    def write_audio(self, pcm: bytes, writer: live_fast.AudioWriter | None = None) -> bool:
+        """The per-frame path, synchronous: True when the frame went straight to the live
+        session, else False (``send_audio`` takes it). ``writer``: ``audio_writer()``'s, just now."""
+        writer = writer or self.audio_writer()
+        if writer is not None and writer.write(pcm):
             self._since_handle.append(CallerAudio(pcm))
             return True
         return False
-
-    def can_write_audio(self) -> bool:
-        """``write_audio`` would send a frame of a 20 ms size straight away now."""
-        writer = self._writer
-        return writer is not None and self.batch_frames == 1 and self.state is LinkState.LIVE \
-            and not self._queue and not self.audio_gate and writer.ready()
 
     async def send_audio(self, pcm: bytes) -> None:
         if self.batch_frames == 1:
