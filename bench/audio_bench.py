@@ -101,6 +101,40 @@ def ours_inbound(rate: int) -> Callable[[list[str]], None]:
     return run
 
 
+def block_path_inbound() -> Callable[[bytes], bytes]:
+    """InboundAudio.process as it was before issue 13: the general `filter_blocks`
+    (offsets, workspace lookup, slices per call) + the int16 cast. Same output."""
+    upsampler = make_upsampler_8k_to_16k()
+
+    def process(ulaw: bytes) -> bytes:
+        workspace = upsampler.filter_blocks(audioop.ulaw2lin(ulaw, 2), saturate=True)
+        if workspace is None:
+            return b""
+        _, _, product, pcm_out = workspace
+        pcm_out[...] = product
+        return pcm_out.tobytes()
+
+    return process
+
+
+def with_twilio_decode(process: Callable[[bytes], bytes]) -> Callable[[list[str]], None]:
+    def run(frames: list[str]) -> None:
+        for text in frames:
+            message = twilio.decode(text)
+            if type(message) is twilio.Media:
+                process(message.media.payload)
+
+    return run
+
+
+def frames_only(process: Callable[[bytes], bytes]) -> Callable[[list[bytes]], None]:
+    def run(frames: list[bytes]) -> None:
+        for frame in frames:
+            process(frame)
+
+    return run
+
+
 def reference_inbound() -> Callable[[list[str]], None]:
     stream = soxr.ResampleStream(8000, 16000, 1, dtype="int16", quality="VHQ")
 
@@ -205,11 +239,15 @@ def fir_process(resampler) -> Callable[[np.ndarray], np.ndarray]:
 
 def measure(reps: int) -> dict:
     frames = twilio_media_frames(INBOUND_FRAMES)
+    payloads = [twilio.decode(text).media.payload for text in frames]  # type: ignore[union-attr]
     inbound = cpu_us_per_frame(
         {
             "ours": (ours_inbound(16000), frames, INBOUND_FRAMES),
+            "ours per-block": (with_twilio_decode(block_path_inbound()), frames, INBOUND_FRAMES),
             "ours 8k passthrough": (ours_inbound(8000), frames, INBOUND_FRAMES),
             "ref": (reference_inbound(), frames, INBOUND_FRAMES),
+            "process only": (frames_only(InboundAudio(16000).process), payloads, INBOUND_FRAMES),
+            "per-block only": (frames_only(block_path_inbound()), payloads, INBOUND_FRAMES),
         },
         reps,
     )
@@ -265,7 +303,11 @@ def print_table(result: dict) -> None:
             f"{label:<30}{cost['ours']:>8.2f}{cost['ref']:>8.2f}{cost['ours'] / cost['ref']:>10.2f}"
             f"   {ours['mean_ms']:5.1f}/{ours['max_ms']:5.1f} | {ref['mean_ms']:5.1f}/{ref['max_ms']:5.1f}"
         )
-    print(f"{'inbound 8k passthrough':<30}{cpu['inbound']['ours 8k passthrough']:>8.2f}   (no resampling, 0 ms)")
+    inbound = cpu["inbound"]
+    print(f"{'inbound, per-block (before #13)':<30}{inbound['ours per-block']:>8.2f}   (same output)")
+    print(f"{'inbound 8k passthrough':<30}{inbound['ours 8k passthrough']:>8.2f}   (no resampling, 0 ms)")
+    print(f"{'InboundAudio.process alone':<30}{inbound['process only']:>8.2f}   (no JSON; per-block "
+          f"{inbound['per-block only']:.2f})")
     for k, v in cpu["outbound"].items():
         print(f"{'outbound ' + k + ', ref/chunk':<30}{v['ref/chunk']:>16.2f}   (Pipecat: one message per chunk)")
 
