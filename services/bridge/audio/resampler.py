@@ -63,6 +63,23 @@ def block_kernel(
     return np.where(inside, taps[np.clip(tap_index, 0, len(taps) - 1)], 0.0)
 
 
+_KERNELS: dict[tuple[bytes, int, int, int, int, int], np.ndarray] = {}
+
+
+def _shared_kernel(
+    taps: np.ndarray, up: int, down: int, history: int, block_in: int, block_out: int
+) -> np.ndarray:
+    """One read-only float32 kernel per design, shared by every call's resampler: with
+    hundreds of calls a kernel each (6-11 KB) would crowd the CPU cache, one stays in it."""
+    key = (taps.tobytes(), up, down, history, block_in, block_out)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = np.ascontiguousarray(block_kernel(taps, up, down, history, block_in, block_out), np.float32)
+        kernel.flags.writeable = False
+        _KERNELS[key] = kernel
+    return kernel
+
+
 class PolyphaseResampler:
     """Rational resampler by up/down for PCM16 LE mono bytes. One per call per direction."""
 
@@ -77,8 +94,7 @@ class PolyphaseResampler:
         self.taps = np.asarray(taps, dtype=np.float64)
         self.history = -(-(len(taps) - 1) // up)
         self.block_in, self.block_out = block_in, block_in * up // down
-        kernel = block_kernel(self.taps, up, down, self.history, block_in, self.block_out)
-        self._kernel = np.ascontiguousarray(kernel, dtype=np.float32)
+        self._kernel = _shared_kernel(self.taps, up, down, self.history, block_in, self.block_out)
         # |output| <= peak input * largest column L1 norm; 0.1% covers float32 rounding
         gain_bound = float(np.abs(self._kernel).sum(axis=0, dtype=np.float64).max())
         self._peak_without_clipping = int(32767 / (gain_bound * 1.001))
