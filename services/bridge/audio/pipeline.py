@@ -36,6 +36,7 @@ class InboundAudio:
             raise ValueError(f"inbound rate must be one of {_INBOUND_RATES}, got {rate}")
         self.rate = rate
         self.mime_type = f"audio/pcm;rate={rate}"
+        # a Twilio frame: FRAME_BYTES μ-law bytes, one byte per sample
         self._upsampler = make_upsampler_8k_to_16k(frame_in=FRAME_BYTES) if rate == 16_000 else None
 
     @property

@@ -96,14 +96,16 @@ def loud_and_quiet_ulaw(seconds: float) -> bytes:
     return pcm16_to_ulaw(to_pcm16(np.where(burst, loud, quiet)))
 
 
-def test_frame_path_equals_process_bit_for_bit() -> None:
+@pytest.mark.parametrize("frame_in", [16, 32, 160, 800])  # shorter and longer than the history
+def test_frame_path_equals_process_bit_for_bit(frame_in: int) -> None:
     pcm = ulaw_to_pcm16(loud_and_quiet_ulaw(1.0))
-    framed, plain = make_upsampler_8k_to_16k(), make_upsampler_8k_to_16k()
-    assert framed.frame_bytes == 320
-    for i in range(0, len(pcm), 320):
-        out = framed.filter_frame(pcm[i : i + 320])
+    framed, plain = make_upsampler_8k_to_16k(frame_in=frame_in), make_upsampler_8k_to_16k()
+    size = framed.frame_bytes
+    assert size == 2 * frame_in
+    for i in range(0, len(pcm) - size + 1, size):
+        out = framed.filter_frame(pcm[i : i + size])
         assert out is not None  # a stream of whole frames never leaves the frame path
-        assert out == plain.process(pcm[i : i + 320])
+        assert out == plain.process(pcm[i : i + size])
         assert framed.samples_out == plain.samples_out
     assert framed.flush() == plain.flush()  # the filter tail: samples_in kept in step
 
