@@ -12,6 +12,10 @@ Reference : built like Pipecat's TwilioFrameSerializer + SOXRStreamAudioResample
             160 bytes like ours ("ref"); Pipecat itself sends one message per chunk,
             shown as "ref/chunk" for completeness.
 
+Inbound controls: "per-block" is InboundAudio.process as it was before issue 13 (the
+general `filter_blocks`, same output); "process alone" rows leave out the JSON decode, and
+the round-robin rows feed 100 streams in turn, as the bridge does at 100 calls.
+
 Cost is thread CPU time per 20 ms of audio, median over interleaved repetitions.
 Latency = filter group delay (energy centroid of an impulse) + audio withheld by
 the stream (mean / max over calls), measured empirically the same way for both.
@@ -39,6 +43,7 @@ STREAM_SID = "MZ" + "0123456789abcdef" * 2
 FRAME_MS = 20
 INBOUND_FRAMES = 250  # 5 s of caller audio per batch
 OUTBOUND_SECONDS = 5
+MANY_CALLS, MANY_CALLS_FRAMES = 100, 10  # the round-robin rows: 1000 frames per repetition
 
 def chunk_plan(name: str, total: int) -> list[int]:
     """Gemini chunk sizes in 24 kHz samples: fixed 40 / 120 ms, or random 12.5-67.5 ms
@@ -97,6 +102,53 @@ def ours_inbound(rate: int) -> Callable[[list[str]], None]:
             message = twilio.decode(text)
             if type(message) is twilio.Media:
                 audio.process(message.media.payload)
+
+    return run
+
+
+def block_path_inbound() -> Callable[[bytes], bytes]:
+    """InboundAudio.process as it was before issue 13: the general `filter_blocks`
+    (offsets, workspace lookup, slices per call) + the int16 cast. Same output."""
+    upsampler = make_upsampler_8k_to_16k()
+
+    def process(ulaw: bytes) -> bytes:
+        workspace = upsampler.filter_blocks(audioop.ulaw2lin(ulaw, 2), saturate=True)
+        if workspace is None:
+            return b""
+        _, _, product, pcm_out = workspace
+        pcm_out[...] = product
+        return pcm_out.tobytes()
+
+    return process
+
+
+def with_twilio_decode(process: Callable[[bytes], bytes]) -> Callable[[list[str]], None]:
+    def run(frames: list[str]) -> None:
+        for text in frames:
+            message = twilio.decode(text)
+            if type(message) is twilio.Media:
+                process(message.media.payload)
+
+    return run
+
+
+def frames_only(process: Callable[[bytes], bytes]) -> Callable[[list[bytes]], None]:
+    def run(frames: list[bytes]) -> None:
+        for frame in frames:
+            process(frame)
+
+    return run
+
+
+def round_robin(make: Callable[[], Callable[[bytes], bytes]], calls: int) -> Callable[[list[bytes]], None]:
+    """`calls` streams, each frame to every call in turn: the bridge's access pattern at
+    `calls` concurrent calls, where each call's arrays must come back into the CPU cache."""
+    processes = [make() for _ in range(calls)]
+
+    def run(frames: list[bytes]) -> None:
+        for frame in frames:
+            for process in processes:
+                process(frame)
 
     return run
 
@@ -205,11 +257,22 @@ def fir_process(resampler) -> Callable[[np.ndarray], np.ndarray]:
 
 def measure(reps: int) -> dict:
     frames = twilio_media_frames(INBOUND_FRAMES)
+    payloads = [twilio.decode(text).media.payload for text in frames]  # type: ignore[union-attr]
+    many = payloads[:MANY_CALLS_FRAMES]
     inbound = cpu_us_per_frame(
         {
             "ours": (ours_inbound(16000), frames, INBOUND_FRAMES),
+            "ours per-block": (with_twilio_decode(block_path_inbound()), frames, INBOUND_FRAMES),
             "ours 8k passthrough": (ours_inbound(8000), frames, INBOUND_FRAMES),
             "ref": (reference_inbound(), frames, INBOUND_FRAMES),
+            "process only": (frames_only(InboundAudio(16000).process), payloads, INBOUND_FRAMES),
+            "per-block only": (frames_only(block_path_inbound()), payloads, INBOUND_FRAMES),
+            f"process only x{MANY_CALLS}": (
+                round_robin(lambda: InboundAudio(16000).process, MANY_CALLS), many, len(many) * MANY_CALLS
+            ),
+            f"per-block only x{MANY_CALLS}": (
+                round_robin(block_path_inbound, MANY_CALLS), many, len(many) * MANY_CALLS
+            ),
         },
         reps,
     )
@@ -265,7 +328,13 @@ def print_table(result: dict) -> None:
             f"{label:<30}{cost['ours']:>8.2f}{cost['ref']:>8.2f}{cost['ours'] / cost['ref']:>10.2f}"
             f"   {ours['mean_ms']:5.1f}/{ours['max_ms']:5.1f} | {ref['mean_ms']:5.1f}/{ref['max_ms']:5.1f}"
         )
-    print(f"{'inbound 8k passthrough':<30}{cpu['inbound']['ours 8k passthrough']:>8.2f}   (no resampling, 0 ms)")
+    inbound = cpu["inbound"]
+    print(f"{'inbound, per-block (before #13)':<30}{inbound['ours per-block']:>8.2f}   (same output)")
+    print(f"{'inbound 8k passthrough':<30}{inbound['ours 8k passthrough']:>8.2f}   (no resampling, 0 ms)")
+    print(f"{'InboundAudio.process alone':<30}{inbound['process only']:>8.2f}   (no JSON; per-block "
+          f"{inbound['per-block only']:.2f})")
+    print(f"{f'  same, {MANY_CALLS} calls round-robin':<30}{inbound[f'process only x{MANY_CALLS}']:>8.2f}"
+          f"   (per-block {inbound[f'per-block only x{MANY_CALLS}']:.2f})")
     for k, v in cpu["outbound"].items():
         print(f"{'outbound ' + k + ', ref/chunk':<30}{v['ref/chunk']:>16.2f}   (Pipecat: one message per chunk)")
 

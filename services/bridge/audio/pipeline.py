@@ -36,7 +36,8 @@ class InboundAudio:
             raise ValueError(f"inbound rate must be one of {_INBOUND_RATES}, got {rate}")
         self.rate = rate
         self.mime_type = f"audio/pcm;rate={rate}"
-        self._upsampler = make_upsampler_8k_to_16k() if rate == 16_000 else None
+        # a Twilio frame: FRAME_BYTES μ-law bytes, one byte per sample
+        self._upsampler = make_upsampler_8k_to_16k(frame_in=FRAME_BYTES) if rate == 16_000 else None
 
     @property
     def latency_s(self) -> float:
@@ -48,16 +49,9 @@ class InboundAudio:
         upsampler = self._upsampler
         if upsampler is None:
             return pcm
-        if len(pcm) > MAX_CHUNK_BYTES:
-            return upsampler.process(pcm)
-        # = upsampler.process(pcm) minus its odd-byte/slicing checks (decoded μ-law is
-        # whole samples): one Python frame less on the 50-per-second hot path
-        workspace = upsampler.filter_blocks(pcm, saturate=True)
-        if workspace is None:
-            return b""
-        _, _, product, pcm_out = workspace
-        pcm_out[...] = product
-        return pcm_out.tobytes()
+        # a 20 ms frame (every Twilio message): the resampler's prepared path
+        out = upsampler.filter_frame(pcm)
+        return upsampler.process(pcm) if out is None else out
 
     def reset(self) -> None:
         if self._upsampler is not None:

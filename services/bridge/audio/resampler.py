@@ -11,7 +11,10 @@ enough for the filter's overshoot to leave the int16 range). All arrays are
 preallocated views; the per-call cost is three or four numpy calls whatever
 the filter length, which is what matters at 20 ms frames where numpy's
 per-call overhead dominates the arithmetic. `filter_blocks` exposes the float
-output for callers that encode it themselves (OutboundAudio's μ-law table).
+output for callers that encode it themselves (OutboundAudio's μ-law table);
+`filter_frame` is `process` for one fixed input size (the 20 ms caller frame)
+with every view and slice prepared at construction, where the Python glue
+around those numpy calls costs as much as the calls themselves.
 
 Output depends only on the absolute sample position, never on how the input was
 chunked: streaming equals one-shot up to float32 rounding inside BLAS. Input
@@ -20,6 +23,8 @@ samples); `flush()` drains it and the filter tail at end of turn.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -58,20 +63,38 @@ def block_kernel(
     return np.where(inside, taps[np.clip(tap_index, 0, len(taps) - 1)], 0.0)
 
 
+_KERNELS: dict[tuple[bytes, int, int, int, int, int], np.ndarray] = {}
+
+
+def _shared_kernel(
+    taps: np.ndarray, up: int, down: int, history: int, block_in: int, block_out: int
+) -> np.ndarray:
+    """One read-only float32 kernel per design, shared by every call's resampler: with
+    hundreds of calls a kernel each (6-11 KB) would crowd the CPU cache, one stays in it."""
+    key = (taps.tobytes(), up, down, history, block_in, block_out)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = np.ascontiguousarray(block_kernel(taps, up, down, history, block_in, block_out), np.float32)
+        kernel.flags.writeable = False
+        _KERNELS[key] = kernel
+    return kernel
+
+
 class PolyphaseResampler:
     """Rational resampler by up/down for PCM16 LE mono bytes. One per call per direction."""
 
     def __init__(
-        self, taps: np.ndarray, up: int, down: int, block_in: int, input_rate: int
+        self, taps: np.ndarray, up: int, down: int, block_in: int, input_rate: int, frame_in: int = 0
     ) -> None:
         if (block_in * up) % down:
             raise ValueError("block_in * up must be a multiple of down")
+        if frame_in % block_in or not 0 <= frame_in <= _MAX_CHUNK_SAMPLES:
+            raise ValueError(f"frame_in must be a multiple of block_in up to {_MAX_CHUNK_SAMPLES}")
         self.up, self.down, self.input_rate = up, down, input_rate
         self.taps = np.asarray(taps, dtype=np.float64)
         self.history = -(-(len(taps) - 1) // up)
         self.block_in, self.block_out = block_in, block_in * up // down
-        kernel = block_kernel(self.taps, up, down, self.history, block_in, self.block_out)
-        self._kernel = np.ascontiguousarray(kernel, dtype=np.float32)
+        self._kernel = _shared_kernel(self.taps, up, down, self.history, block_in, self.block_out)
         # |output| <= peak input * largest column L1 norm; 0.1% covers float32 rounding
         gain_bound = float(np.abs(self._kernel).sum(axis=0, dtype=np.float64).max())
         self._peak_without_clipping = int(32767 / (gain_bound * 1.001))
@@ -84,6 +107,8 @@ class PolyphaseResampler:
             np.empty((max_blocks, self.block_out), dtype=np.int16),  # pcm_out
         )
         self._workspaces: dict[int, tuple[np.ndarray, ...]] = {}
+        self.frame_bytes = 2 * frame_in
+        self._frame = self._frame_path(frame_in) if frame_in else None
         self.reset()
 
     @property
@@ -172,6 +197,47 @@ class PolyphaseResampler:
         self._fill = end - consumed
         return workspace
 
+    def filter_frame(self, pcm: bytes) -> bytes | None:
+        """`process(pcm)` for exactly `frame_bytes` of whole samples, when no input is
+        held back (always, for a stream of such frames); None otherwise: call `process`.
+
+        Same arrays and numpy calls as `filter_blocks` + the cast, so the same output
+        bit for bit; only the Python around them is gone (offsets, workspace lookup,
+        slices: all prepared in `_frame_path`).
+        """
+        frame = self._frame
+        if frame is None or self._fill != frame.start or len(pcm) != self.frame_bytes:
+            return None
+        frame.input_slot[:] = pcm
+        windows = frame.windows
+        windows[...] = frame.windows_int
+        product = frame.product
+        windows.dot(self._kernel, product)
+        if audioop.max(frame.window_bytes, 2) > self._peak_without_clipping:
+            _clip(product, _PCM16_MIN, _PCM16_MAX, product)
+        frame.pcm_out[...] = product
+        frame.history_slot[:] = frame.history_source  # the frame's tail is the next history
+        self.samples_in += frame.samples
+        return frame.pcm_out_bytes.tobytes()  # the memoryview's method: ~40 ns under ndarray's
+
+    def _frame_path(self, frame_in: int) -> _FramePath:
+        start, end = 2 * self.history, 2 * (self.history + frame_in)
+        windows_int, windows, product, pcm_out = self._make_workspace(frame_in // self.block_in)
+        buffer_bytes = self._buffer_bytes
+        return _FramePath(
+            samples=frame_in,
+            start=start,
+            input_slot=buffer_bytes[start:end],
+            window_bytes=buffer_bytes[:end],
+            history_slot=buffer_bytes[:start],
+            history_source=buffer_bytes[end - start : end],
+            windows_int=windows_int,
+            windows=windows,
+            product=product,
+            pcm_out=pcm_out,
+            pcm_out_bytes=memoryview(pcm_out).cast("B"),
+        )
+
     def _make_workspace(self, blocks: int) -> tuple[np.ndarray, ...]:
         """Views of the first `blocks` rows of the shared arrays, built once per count.
 
@@ -188,13 +254,33 @@ class PolyphaseResampler:
         return self._workspaces[blocks]
 
 
+@dataclass(frozen=True, slots=True)
+class _FramePath:
+    """Everything `filter_frame` touches, sliced once: offsets in bytes of the buffer."""
+
+    samples: int
+    start: int  # where a frame goes: after the history, nothing held back
+    input_slot: memoryview
+    window_bytes: memoryview  # history + frame: the samples the windows cover
+    history_slot: memoryview
+    history_source: memoryview  # the frame's last `history` samples
+    windows_int: np.ndarray
+    windows: np.ndarray
+    product: np.ndarray
+    pcm_out: np.ndarray
+    pcm_out_bytes: memoryview
+
+
 # Designed once at import; every call shares the (read-only) taps.
 _TAPS = {spec: design_lowpass(spec) for spec in (UPSAMPLE_8K_TO_16K, DECIMATE_24K_TO_8K)}
 
 
-def make_upsampler_8k_to_16k(block_in: int = 16) -> PolyphaseResampler:
-    """8 kHz -> 16 kHz, 68 taps, 2.1 ms delay. 16-sample (2 ms) blocks divide 20 ms frames."""
-    return PolyphaseResampler(_TAPS[UPSAMPLE_8K_TO_16K], 2, 1, block_in, input_rate=8_000)
+def make_upsampler_8k_to_16k(block_in: int = 16, frame_in: int = 160) -> PolyphaseResampler:
+    """8 kHz -> 16 kHz, 68 taps, 2.1 ms delay. 16-sample (2 ms) blocks divide 20 ms frames;
+    `filter_frame` takes `frame_in` samples (Twilio's 20 ms)."""
+    return PolyphaseResampler(
+        _TAPS[UPSAMPLE_8K_TO_16K], 2, 1, block_in, input_rate=8_000, frame_in=frame_in
+    )
 
 
 def make_decimator_24k_to_8k(block_in: int = 48) -> PolyphaseResampler:

@@ -86,3 +86,67 @@ def test_inbound_hot_path_equals_the_resampler() -> None:
         expected.append(upsampler.process(ulaw_to_pcm16(chunk)))
         i += size
     assert out == expected
+
+
+def loud_and_quiet_ulaw(seconds: float) -> bytes:
+    """Speech-level noise with full-scale square bursts: the frame path's clip gate both ways."""
+    quiet = np.random.default_rng(4).normal(0, 3000, int(8_000 * seconds))
+    loud = square(300, 8_000, seconds)
+    burst = (np.arange(len(quiet)) // 800) % 3 == 1  # 100 ms loud in every 300 ms
+    return pcm16_to_ulaw(to_pcm16(np.where(burst, loud, quiet)))
+
+
+@pytest.mark.parametrize("frame_in", [16, 32, 160, 800])  # shorter and longer than the history
+def test_frame_path_equals_process_bit_for_bit(frame_in: int) -> None:
+    pcm = ulaw_to_pcm16(loud_and_quiet_ulaw(1.0))
+    framed, plain = make_upsampler_8k_to_16k(frame_in=frame_in), make_upsampler_8k_to_16k()
+    size = framed.frame_bytes
+    assert size == 2 * frame_in
+    for i in range(0, len(pcm) - size + 1, size):
+        out = framed.filter_frame(pcm[i : i + size])
+        assert out is not None  # a stream of whole frames never leaves the frame path
+        assert out == plain.process(pcm[i : i + size])
+        assert framed.samples_out == plain.samples_out
+    assert framed.flush() == plain.flush()  # the filter tail: samples_in kept in step
+
+
+def test_frame_path_saturates_loud_frames() -> None:
+    ulaw = pcm16_to_ulaw(to_pcm16(square(500, 8_000, 0.2)))
+    audio = InboundAudio()
+    out = from_pcm16(b"".join(audio.process(ulaw[i : i + 160]) for i in range(0, len(ulaw), 160)))
+    assert out.max() == 32767 and out.min() == -32768  # the Gibbs overshoot clipped, not wrapped
+    one_shot = from_pcm16(make_upsampler_8k_to_16k().process(ulaw_to_pcm16(ulaw)))
+    assert np.max(np.abs(out - one_shot)) <= 1  # BLAS may round a last bit differently
+
+
+def test_frame_path_declines_while_input_is_held_back() -> None:
+    upsampler = make_upsampler_8k_to_16k()
+    frame = ulaw_to_pcm16(loud_and_quiet_ulaw(0.02))
+    assert upsampler.filter_frame(frame[:318]) is None  # not a whole frame
+    upsampler.process(frame[:14])  # 7 samples: less than a block, held back
+    held_in = upsampler.samples_in
+    assert upsampler.filter_frame(frame) is None
+    assert upsampler.samples_in == held_in  # declined means untouched
+    upsampler.process(frame[:18])  # 9 more: the block completes, nothing held
+    assert upsampler.filter_frame(frame) is not None
+
+
+def test_inbound_realigned_stream_equals_the_resampler() -> None:
+    """Irregular messages between frames: the frame path steps aside and comes back."""
+    ulaw = loud_and_quiet_ulaw(1.5)
+    upsampler, audio = make_upsampler_8k_to_16k(), InboundAudio()
+    sizes = [160] * 10 + [7, 9] + [160] * 10 + [7, 160, 160, 9] + [160] * 10 + [1, 2_000] + [160] * 10
+    out, expected, i = [], [], 0
+    for size in sizes:
+        chunk = ulaw[i : i + size]
+        out.append(audio.process(chunk))
+        expected.append(upsampler.process(ulaw_to_pcm16(chunk)))
+        i += size
+    assert out == expected
+    assert b"".join(out) != b""
+
+
+def test_frame_size_must_be_whole_blocks() -> None:
+    with pytest.raises(ValueError):
+        make_upsampler_8k_to_16k(frame_in=100)
+    assert make_upsampler_8k_to_16k(frame_in=0).filter_frame(bytes(320)) is None

@@ -109,3 +109,12 @@ def test_instances_do_not_share_state() -> None:
     silence = bytes(320)
     assert b.process(silence) == bytes(640)
     assert a.process(silence) != bytes(640)  # a still rings from its own history
+
+
+def test_instances_share_one_read_only_kernel() -> None:
+    a, b = make_upsampler_8k_to_16k(), make_upsampler_8k_to_16k()
+    assert a._kernel is b._kernel  # one copy in the CPU cache however many calls
+    with pytest.raises(ValueError):
+        a._kernel[0, 0] = 1.0
+    assert make_upsampler_8k_to_16k(block_in=32)._kernel.shape != a._kernel.shape  # keyed by design
+    assert make_decimator_24k_to_8k()._kernel is not a._kernel
