@@ -102,7 +102,7 @@ async def outcome(chunks: list[bytes], with_frames: bool, tls: TlsBundle | None)
             messages: list = []
             try:
                 while True:
-                    messages.append(await asyncio.wait_for(ws.recv(decode=False), 3))
+                    messages.append(await asyncio.wait_for(ws.recv(), 3))  # text as str: the opcode counts
             except Exception as exc:  # noqa: BLE001 - the ending is what is compared
                 ending = (type(exc).__name__, str(exc), ws.close_code, ws.close_reason)
         await asyncio.sleep(0.05)
