@@ -43,8 +43,7 @@ class ServerFrames:
         self.on_frame = on_frame
         self.limit = _max_size(ws.protocol)
         self.taken = 0  # frames read here (tests, profiles)
-        self._parser = ws.protocol.parser  # ClientProtocol.parse, running Protocol.parse's loop
-        self._frames_loop = _frames_loop(ws.protocol.parser)
+        self._frames_loop = _frames_loop(ws.protocol.parser)  # Protocol.parse, inside ClientProtocol.parse
         self._websockets = ws.data_received  # the class's bound method
         ws.data_received = self.data_received
         ws.transport.set_protocol(ws)  # uvloop's TCP transport caches the bound method: refresh it
@@ -52,16 +51,17 @@ class ServerFrames:
     @staticmethod
     def supports(ws: Any) -> bool:
         """websockets 17's Sans-I/O client protocol under an asyncio connection, no extension,
-        no frame logging, its parser idle at a frame boundary."""
+        no frame logging, its frame loop running (it may be mid-frame: chunks go to websockets
+        until it is between frames again)."""
         protocol = getattr(ws, "protocol", None)
         return isinstance(protocol, Protocol) and hasattr(ws, "transport") and not protocol.extensions \
             and not protocol.debug and hasattr(protocol, "current_size") \
-            and _idle(protocol, protocol.parser, _frames_loop(protocol.parser))
+            and _frames_loop(protocol.parser) is not None
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
         if protocol.state is not OPEN or protocol.current_size is not None \
-                or not _idle(protocol, self._parser, self._frames_loop):
+                or not _idle(self._frames_loop):
             self._websockets(data)
             return
         pos = self._take_whole_frames(data)
@@ -102,12 +102,11 @@ def _frames_loop(parser: Any) -> Any:
     return parser
 
 
-def _idle(protocol: Protocol, parser: Any, frames_loop: Any) -> bool:
-    """websockets' parser is between frames: still ``parser`` (after a close or an error it is
-    ``discard()``), its frame loop waiting in ``at_eof()`` — which it does only on an empty
-    buffer (mid-frame it waits in ``Frame.parse``)."""
-    return frames_loop is not None and protocol.parser is parser \
-        and getattr(frames_loop.gi_yieldfrom, "gi_code", None) is _AT_EOF
+def _idle(frames_loop: Any) -> bool:
+    """websockets' frame loop is between frames: waiting in ``at_eof()``, which it does only on
+    an empty buffer (mid-frame it waits in ``Frame.parse``; once a close or an error ended the
+    loop, it waits nowhere and ``discard()`` has replaced it)."""
+    return getattr(frames_loop.gi_yieldfrom, "gi_code", None) is _AT_EOF
 
 
 def _max_size(protocol: Protocol) -> float:

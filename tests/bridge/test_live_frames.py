@@ -161,6 +161,24 @@ async def test_after_a_frame_split_across_chunks_websockets_finishes_it_then_fra
     assert received == [a, b, a, c, a, c, b"\x81\x03abc" * 40, c]
 
 
+async def test_installed_while_websockets_is_inside_a_frame_it_waits_for_the_frame_to_end():
+    async def handler(ws):
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", compression=None, max_size=MAX_SIZE) as ws:
+            ws.data_received(B[:100])  # websockets now holds half a frame
+            tap = live_fast.AudioTap(ws, lambda chunk: None)
+            assert tap.server_frames is not None
+            ws.data_received(B[100:] + A)
+            assert tap.server_frames.taken == 0
+            ws.data_received(C)
+            assert tap.server_frames.taken == 1
+            received = [await ws.recv(decode=False) for _ in range(3)]
+    assert received == [b'{"b":2}' * 30, b'{"a":1}', b"\x00\x01binary"]
+
+
 def audio(n: int) -> bytes:
     data = base64.b64encode(bytes([n]) * 96).decode()
     return json.dumps({"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": data}}]}}}).encode()
