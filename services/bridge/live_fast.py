@@ -15,12 +15,15 @@ only the two per-frame operations skip its generic machinery:
   Over TLS it encrypts the frame with the connection's ``SSLObject`` and hands the record
   to the socket transport itself — what asyncio's ``SSLProtocol`` does for a write when
   nothing is backlogged, minus five Python calls (≈ 2.8 µs of ≈ 8 µs per frame); anything
-  else (handshake, shutdown, backlog, flow control) goes through asyncio as before;
+  else (handshake, shutdown, backlog, flow control) goes through asyncio as before. uvloop's
+  TLS layer (the default loop) is C with no Python view of its state, so there the frame goes
+  to its transport's ``write``;
 * ``AudioTap`` hands a plain model-audio frame to the call straight from websockets' parser
   when the link's receive loop is waiting with nothing queued (so nothing can be ahead of
   it): no message queue, future or task step per 40 ms chunk. Any other frame, or any frame
   while the loop is busy or messages are queued, takes websockets' queue as before, so the
-  order the call sees is the order on the wire;
+  order the call sees is the order on the wire. In front of websockets' parser,
+  ``live_frames.ServerFrames`` reads whole plain data frames itself and hands them to the tap;
 * ``receive`` reads the session's websocket like the SDK's ``_receive``: plain model-audio
   frames (the bulk of traffic) are decoded with msgspec into ``AudioChunk``s; every other
   frame goes through the SDK's own converter into ``LiveServerMessage``, and a close raises
