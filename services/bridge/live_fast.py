@@ -15,12 +15,15 @@ only the two per-frame operations skip its generic machinery:
   Over TLS it encrypts the frame with the connection's ``SSLObject`` and hands the record
   to the socket transport itself — what asyncio's ``SSLProtocol`` does for a write when
   nothing is backlogged, minus five Python calls (≈ 2.8 µs of ≈ 8 µs per frame); anything
-  else (handshake, shutdown, backlog, flow control) goes through asyncio as before;
+  else (handshake, shutdown, backlog, flow control) goes through asyncio as before. uvloop's
+  TLS layer (the default loop) is C with no Python view of its state, so there the frame goes
+  to its transport's ``write``;
 * ``AudioTap`` hands a plain model-audio frame to the call straight from websockets' parser
   when the link's receive loop is waiting with nothing queued (so nothing can be ahead of
   it): no message queue, future or task step per 40 ms chunk. Any other frame, or any frame
   while the loop is busy or messages are queued, takes websockets' queue as before, so the
-  order the call sees is the order on the wire;
+  order the call sees is the order on the wire. In front of websockets' parser,
+  ``live_frames.ServerFrames`` reads whole plain data frames itself and hands them to the tap;
 * ``receive`` reads the session's websocket like the SDK's ``_receive``: plain model-audio
   frames (the bulk of traffic) are decoded with msgspec into ``AudioChunk``s; every other
   frame goes through the SDK's own converter into ``LiveServerMessage``, and a close raises
@@ -46,6 +49,8 @@ import websockets
 from google.genai import _live_converters, errors, types
 from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN
+
+from .live_frames import ServerFrames
 
 try:
     from websockets.speedups import apply_mask
@@ -75,10 +80,13 @@ class AudioWriter:
 
     def __init__(self, session: Any, mime_type: str) -> None:
         self.ws = session._ws
+        self._protocol = self.ws.protocol
         self._prefix = b'{"realtime_input": {"audio": {"data": "'
         self._suffix = b'", "mime_type": "%s"}}}' % mime_type.encode()
-        self._masks = memoryview(b"")
+        self._masks = b""
         self._next = 0
+        self._size = -1  # every 20 ms caller frame has the same size: its header is built once
+        self._header = b""
         self.tls: Any = tls_protocol(self.ws.transport)
 
     @staticmethod
@@ -95,36 +103,39 @@ class AudioWriter:
     def write(self, pcm: bytes) -> bool:
         """False when websockets must send it (closing, flow control, a send in progress)."""
         ws = self.ws
-        if ws.protocol.state is not OPEN or ws.paused or ws.send_in_progress is not None:
+        if self._protocol.state is not OPEN or ws.paused or ws.send_in_progress is not None:
             return False
-        payload = b"".join((self._prefix, b2a_base64(pcm, newline=False).translate(_URLSAFE), self._suffix))
+        payload = self._prefix + b2a_base64(pcm, newline=False).translate(_URLSAFE) + self._suffix
         size = len(payload)
-        if size < 126:
-            header = bytes((0x81, 0x80 | size))
-        elif size < 65536:
-            header = b"\x81\xfe" + size.to_bytes(2, "big")
-        else:
-            return False
-        mask = self._mask()
-        frame = b"".join((header, mask, apply_mask(payload, mask)))
+        if size != self._size:
+            if size >= 65536:
+                return False
+            self._header = bytes((0x81, 0x80 | size)) if size < 126 else b"\x81\xfe" + size.to_bytes(2, "big")
+            self._size = size
+        at = self._next
+        if at == len(self._masks):  # RFC 6455 §5.3: each key fresh from the OS's CSPRNG, never reused
+            self._masks, at = os.urandom(4 * _MASKS), 0
+        self._next = at + 4
+        mask = self._masks[at:at + 4]
+        frame = b"".join((self._header, mask, apply_mask(payload, mask)))
         tls = self.tls
-        if tls is None or tls._state is not _WRAPPED or tls._write_backlog or tls._ssl_writing_paused:
+        if tls is None:
             ws.transport.write(frame)
-            return True
+        else:
+            self._write_tls(tls, frame)
+        return True
+
+    def _write_tls(self, tls: Any, frame: bytes) -> None:
+        if tls._state is not _WRAPPED or tls._write_backlog or tls._ssl_writing_paused:
+            self.ws.transport.write(frame)
+            return
         try:
             written = tls._sslobj.write(frame)  # a memory BIO: all of it, or SSLWantReadError
         except ssl.SSLWantReadError:
             written = 0
         tls._transport.write(tls._outgoing.read())
         if written < len(frame):
-            ws.transport.write(frame[written:])  # asyncio's path: backlogged, retried after the read
-        return True
-
-    def _mask(self) -> bytes:
-        if self._next >= len(self._masks):
-            self._masks, self._next = memoryview(os.urandom(4 * _MASKS)), 0
-        self._next += 4
-        return bytes(self._masks[self._next - 4:self._next])
+            self.ws.transport.write(frame[written:])  # asyncio's path: backlogged, retried after the read
 
 
 _WRAPPED = sslproto.SSLProtocolState.WRAPPED
@@ -192,7 +203,8 @@ def _audio_chunk(raw: bytes | bytearray | memoryview | str) -> AudioChunk | None
 
 
 class AudioTap:
-    """Installed on one websockets connection (``Assembler.put`` shadowed on the instance);
+    """Installed on one websockets connection (``Assembler.put`` shadowed on the instance, and
+    ``live_frames.ServerFrames`` in front of its parser when it can be);
     ``supports`` says whether this websockets has the parts it uses (17.x asyncio)."""
 
     def __init__(self, ws: Any, on_audio: Callable[[AudioChunk], None]) -> None:
@@ -201,6 +213,7 @@ class AudioTap:
         self.on_audio = on_audio
         self.tapped = 0  # chunks delivered here (tests, profiles)
         ws.recv_messages.put = self.put
+        self.server_frames = ServerFrames(ws, self.put_data) if ServerFrames.supports(ws) else None
 
     @staticmethod
     def supports(session: Any) -> bool:
@@ -208,21 +221,32 @@ class AudioTap:
         return hasattr(frames, "queue") and hasattr(frames, "get_waiter")
 
     def put(self, frame: Frame) -> None:
+        """A frame from websockets' parser (what the connection puts on its message queue)."""
+        if not (frame.fin and frame.opcode in _WHOLE_DATA and self._tapped(frame.data)):
+            self._put(frame)
+
+    def put_data(self, opcode: int, payload: bytes) -> None:
+        """A whole unfragmented data frame read by ``ServerFrames`` (websockets' parser skipped)."""
+        if not self._tapped(payload):
+            self._put(Frame(_DATA_OPCODES[opcode], payload))
+
+    def _tapped(self, data: bytes | bytearray | memoryview) -> bool:
         frames = self.frames
         waiter = frames.get_waiter
-        if frame.fin and frame.opcode in _WHOLE_DATA and waiter is not None and not waiter.done() \
-                and not frames.queue:
-            chunk = _audio_chunk(frame.data)
-            if chunk is not None:
-                self.tapped += 1
-                try:
-                    self.on_audio(chunk)
-                except Exception as exc:  # noqa: BLE001 - raised in the receive loop, as without the tap
-                    waiter.set_exception(exc)
-                return
-        self._put(frame)
+        if waiter is None or waiter.done() or frames.queue:
+            return False
+        chunk = _audio_chunk(data)
+        if chunk is None:
+            return False
+        self.tapped += 1
+        try:
+            self.on_audio(chunk)
+        except Exception as exc:  # noqa: BLE001 - raised in the receive loop, as without the tap
+            waiter.set_exception(exc)
+        return True
 
 
+_DATA_OPCODES = {1: Opcode.TEXT, 2: Opcode.BINARY}
 _WHOLE_DATA = (Opcode.TEXT, Opcode.BINARY)
 
 
