@@ -98,7 +98,7 @@ class AudioWriter:
     def ready(self) -> bool:
         """``write`` would write a frame now (it returns False otherwise)."""
         ws = self.ws
-        return ws.protocol.state is OPEN and not ws.paused and ws.send_in_progress is None
+        return self._protocol.state is OPEN and not ws.paused and ws.send_in_progress is None
 
     def write(self, pcm: bytes) -> bool:
         """False when websockets must send it (closing, flow control, a send in progress)."""
