@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,13 @@ from aiohttp import web
 
 from .auth import TokenTable, Viewer, authenticate
 from .history_query import MAX_ID, BadQuery, parse
-from .history_repo import Scope, call_detail, costs, incident_detail, search
+from .history_repo import Row, Scope, call_detail, costs, incident_detail, search
 
 log = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store"}
 STATIC_DIR = Path(__file__).with_name("static")
 _ENCODER = msgspec.json.Encoder()
+DetailQuery = Callable[[asyncpg.Connection, Scope, str], Awaitable[Row | None]]
 
 
 def _json(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -92,24 +94,21 @@ class HistoryApi:
         return _json({"properties": rows})
 
     async def call(self, request: web.Request) -> web.Response:
-        viewer = self._viewer(request)
-        call_id = request.match_info["call_id"]
-        if len(call_id) > MAX_ID:
-            return _error(404, "no such call")
-        async with self._pool().acquire() as conn:
-            detail = await call_detail(conn, _scope(viewer), call_id)
+        detail = await self._detail(request, "call_id", call_detail)
         if detail is None:
             return _error(404, "no such call")
         raw = detail.pop("report_json")
         return _json({**detail, "report": json.loads(raw) if raw else None})
 
     async def incident(self, request: web.Request) -> web.Response:
+        detail = await self._detail(request, "incident_id", incident_detail)
+        return _json(detail) if detail is not None else _error(404, "no such incident")
+
+    async def _detail(self, request: web.Request, key: str, fetch: DetailQuery) -> Row | None:
+        """One row by the id in the path, within the viewer's scope; None: no such id for them."""
         viewer = self._viewer(request)
-        incident_id = request.match_info["incident_id"]
-        if len(incident_id) > MAX_ID:
-            return _error(404, "no such incident")
+        row_id = request.match_info[key]
+        if len(row_id) > MAX_ID:
+            return None
         async with self._pool().acquire() as conn:
-            detail = await incident_detail(conn, _scope(viewer), incident_id)
-        if detail is None:
-            return _error(404, "no such incident")
-        return _json(detail)
+            return await fetch(conn, _scope(viewer), row_id)
