@@ -161,9 +161,11 @@ class Call:
         while True:
             if tap is not None:
                 tap.take = self._take  # only while waiting: nothing is being handled, nothing queued
-            msg = await receive()
-            if tap is not None:
-                tap.take = None
+            try:
+                msg = await receive()
+            finally:
+                if tap is not None:
+                    tap.take = None
             if msg.type == WSMsgType.TEXT:
                 outcome = await self._on_twilio_text(msg.data)
                 if outcome:

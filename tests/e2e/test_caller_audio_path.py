@@ -22,6 +22,7 @@ async def test_a_live_call_forwards_caller_frames_from_the_parser(world: World):
     sent = call.stream.seq.chunk
     assert world.metrics.frames_in.value - frames_in == sent
     assert live._tap is not None and live._tap.taken >= 0.8 * sent, (live._tap.taken, sent)
+    assert live._tap.take is None  # the ended call is no longer handed frames
     session = world.gemini.sessions[sessions]
     heard = [turn.audio_s for turn in session.user_turns if turn.audio_s]
     assert len(heard) == 1 and abs(heard[0] - (2.0 + 0.5)) < 0.2  # the utterance and the VAD silence
