@@ -113,3 +113,38 @@ async def test_malformed_frames_are_skipped_and_an_oversized_one_closes_only_tha
             assert resp.status == 200
     call = await world.call(scenario({"say": "Still working."}), {"steps": [], "max_duration_s": 2}, timeout=15)
     assert call.stream.received_audio, "a normal call after the abuse works"
+
+
+async def test_an_outsized_media_payload_mid_call_is_forwarded_by_the_read_loop_not_the_tap(world: World):
+    # 20,000 μ-law bytes in one frame (a lying client; Twilio sends 160): too large for one
+    # direct write to Gemini, so the tap declines it and the read loop's path sends it
+    world.gemini.queue_scenario(scenario({"listen": {"transcript": "", "timeout_s": 30}}))
+    frames_in = world.metrics.frames_in.value
+    call_id = "c-outsized-1"
+    big = media_message(99).replace(base64.b64encode(b"\xff" * 160).decode(),
+                                    base64.b64encode(b"\xff" * 20_000).decode())
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(stream_url(world), headers={"X-Twilio-Signature": signature(world)}) as ws:
+            await ws.send_str(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            await ws.send_str(start_message(fresh_token(call_id), call_id))
+            for _ in range(500):  # until the Gemini session is live and frames go straight to it
+                call = world.bridge.service.server.calls.get(call_id)
+                if call is not None and call.link.audio_writer() is not None:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the Gemini session never went live")
+            taken = call._tap.taken
+            await ws.send_str(media_message(0))
+            await ws.send_str(big)
+            for n in range(1, 6):
+                await ws.send_str(media_message(n))
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)
+            assert call_id in world.bridge.service.server.calls, "the outsized frame ended the stream"
+            assert world.metrics.frames_in.value - frames_in == 7
+            # never the outsized one; an ordinary frame arriving while the loop sends it queues behind it
+            assert 4 <= call._tap.taken - taken <= 6
+    await world.idle()
+    ended = await world.events(call_id, "call.outcome")
+    assert ended and ended[0].outcome == "stream_closed"  # the client closed it, not a bridge error
