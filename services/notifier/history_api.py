@@ -17,7 +17,7 @@ import msgspec
 from aiohttp import web
 
 from .auth import TokenTable, Viewer, authenticate
-from .history_query import MAX_ID, BadQuery, parse
+from .history_query import MAX_ID, BadQuery, SearchQuery, parse
 from .history_repo import Row, Scope, call_detail, costs, incident_detail, search
 
 log = logging.getLogger(__name__)
@@ -74,24 +74,25 @@ class HistoryApi:
         return self.pool
 
     async def search(self, request: web.Request) -> web.Response:
-        viewer = self._viewer(request)
-        try:
-            q = parse(request.query)
-        except BadQuery as bad:
-            return _error(400, str(bad))
+        scope, q = self._scoped_query(request)
         async with self._pool().acquire() as conn:
-            total, rows = await search(conn, _scope(viewer), q)
+            total, rows = await search(conn, scope, q)
         return _json({"kind": q.kind, "total": total, "limit": q.limit, "offset": q.offset, "results": rows})
 
     async def costs(self, request: web.Request) -> web.Response:
+        scope, q = self._scoped_query(request)
+        async with self._pool().acquire() as conn:
+            rows = await costs(conn, scope, q)
+        return _json({"properties": rows})
+
+    def _scoped_query(self, request: web.Request) -> tuple[Scope, SearchQuery]:
+        """The viewer's scope and the parsed query string; a bad query is a 400 that reads nothing."""
         viewer = self._viewer(request)
         try:
-            q = parse(request.query)
+            return _scope(viewer), parse(request.query)
         except BadQuery as bad:
-            return _error(400, str(bad))
-        async with self._pool().acquire() as conn:
-            rows = await costs(conn, _scope(viewer), q)
-        return _json({"properties": rows})
+            raise web.HTTPBadRequest(body=_ENCODER.encode({"error": str(bad)}), content_type="application/json",
+                                     headers=NO_STORE) from None
 
     async def call(self, request: web.Request) -> web.Response:
         detail = await self._detail(request, "call_id", call_detail)
